@@ -1,0 +1,115 @@
+"""`reelrank ...`: serve the API, run the demo, snapshot the index."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelrank.config import Settings
+
+app = typer.Typer(help="reelrank: a real-time recommendation engine for Reels and Explore feeds.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _settings(data_dir: Path | None, encoder: str | None) -> Settings:
+    s = Settings()
+    if data_dir is not None:
+        s.data_dir = data_dir
+    if encoder is not None:
+        s.encoder.kind = encoder  # type: ignore[assignment]
+    return s
+
+
+DataDir = Annotated[
+    Path | None, typer.Option(help="Where the embedded store lives (default: $REELRANK_DATA_DIR or ./data).")
+]
+EncoderOpt = Annotated[str | None, typer.Option(help="minilm (default, real) or hashing (test stand-in).")]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    encoder: EncoderOpt = None,
+    log_level: str = "warning",
+) -> None:
+    """Serve the API on the embedded store (one process)."""
+    import uvicorn
+
+    from reelrank.engine import Engine
+    from reelrank.serving.app import create_app
+
+    logging.basicConfig(level=log_level.upper())
+    engine = Engine(_settings(data_dir, encoder))
+    typer.echo(f"reelrank is serving {len(engine.catalogue)} posts: API docs at http://{host}:{port}/docs")
+    uvicorn.run(create_app(engine, own_engine=True), host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo's store lives.")] = Path("data/demo"),
+    encoder: EncoderOpt = None,
+    users: Annotated[int, typer.Option(help="Simulated viewers in the world.")] = 500,
+    creators: int = 150,
+    posts: Annotated[int, typer.Option(help="Posts in the world (encoded with MiniLM once).")] = 4000,
+    simulate: Annotated[bool, typer.Option(help="Keep simulated users scrolling in the background.")] = True,
+    seed: int = 0,
+) -> None:
+    """A live engine with a synthetic world and simulated users, on the embedded store."""
+    import uvicorn
+
+    from reelrank.demo import prepare, simulate_forever
+    from reelrank.serving.app import create_app
+    from reelrank.simulation.world import WorldConfig
+
+    logging.basicConfig(level="WARNING")
+    cfg = WorldConfig(n_users=users, n_creators=creators, n_posts=posts, seed=seed, now=_world_clock(data_dir))
+    engine, world = prepare(_settings(data_dir, encoder), cfg)
+    stop = threading.Event()
+    if simulate:
+        threading.Thread(target=simulate_forever, args=(f"http://{host}:{port}", world, stop), daemon=True,
+                         name="simulated-users").start()
+    example = world.viewers[0].user_id
+    typer.echo(f"\nreelrank demo is live: {len(engine.catalogue)} posts, {len(engine.accounts)} accounts.\n"
+               f"  API docs:   http://{host}:{port}/docs\n"
+               f"  a feed:     http://{host}:{port}/v1/feed?user_id={example}&explain=true\n"
+               f"  metrics:    http://{host}:{port}/metrics\n"
+               "Press Ctrl+C to stop.", err=False)
+    try:
+        uvicorn.run(create_app(engine, own_engine=True), host=host, port=port, log_level="warning",
+                    access_log=False)
+    finally:
+        stop.set()
+
+
+def _world_clock(data_dir: Path) -> float:
+    """The world's 'now', fixed at first creation so a restarted demo regenerates the same world."""
+    import time
+
+    stamp = data_dir / "world_clock"
+    if stamp.exists():
+        return float(stamp.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    stamp.write_text(repr(now))
+    return now
+
+
+@app.command()
+def snapshot(data_dir: DataDir = None) -> None:
+    """Write the ANN index snapshot now (the server also does it periodically and on shutdown)."""
+    from reelrank.engine import Engine
+
+    with Engine(_settings(data_dir, None)) as engine:
+        typer.echo(f"snapshot written to {engine.snapshot()}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,177 @@
+"""The composition root: builds every component from Settings, loads state, runs maintenance.
+
+One Engine per process. The HTTP layer (serving/app.py), the CLI and the benchmarks all drive the
+engine through its writers (posts, accounts, events) and its feed service.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from reelrank.config import Settings
+from reelrank.content.encoder import TextEncoder
+from reelrank.content.vectorizer import ContentVectorizer
+from reelrank.domain import PostStatus
+from reelrank.features.interest import InterestFeatures
+from reelrank.features.popularity import PopularityFeatures
+from reelrank.features.seen import SeenFeatures
+from reelrank.index.ann_index import AnnIndex
+from reelrank.ingest.account_writer import AccountWriter
+from reelrank.ingest.event_writer import EventWriter
+from reelrank.ingest.post_writer import PostWriter
+from reelrank.pipeline.definitions import FunnelDeps, build_pipelines
+from reelrank.pipeline.executor import PipelineExecutor
+from reelrank.serving.cursor import CursorCodec
+from reelrank.serving.feed_service import FeedService, InterestVectors
+from reelrank.serving.metrics import Metrics
+from reelrank.state.accounts import AccountDirectory, SocialGraph
+from reelrank.state.catalogue import Catalogue
+from reelrank.state.online.memory import MemoryOnlineState
+from reelrank.state.records.sqlite import SqliteRecordStore
+
+log = logging.getLogger(__name__)
+REPLAY_LIMIT = 2_000_000  # most recent events replayed into online state on start-up
+
+
+class Engine:
+    def __init__(self, settings: Settings, encoder: TextEncoder | None = None) -> None:
+        self.settings = s = settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = Metrics()
+        self.records = SqliteRecordStore(s.sqlite_path)
+        self.vectorizer = ContentVectorizer.from_settings(s.encoder, encoder)
+        self.catalogue = Catalogue()
+        self.accounts = AccountDirectory()
+        self.graph = SocialGraph()
+        self.online = MemoryOnlineState()
+        self.index = self._open_index()
+        self.interest = InterestFeatures(self.online, self.index, s.encoder.dim, s.interest)
+        self.seen = SeenFeatures(self.online, s.interest)
+        self.popularity = PopularityFeatures(t0=time.time())
+        self.account_writer = AccountWriter(self.records, self.accounts, self.graph, self.catalogue,
+                                            s.report_threshold)
+        self.post_writer = PostWriter(self.records, self.catalogue, self.accounts, self.vectorizer, self.index)
+        self.event_writer = EventWriter(self.records, self.accounts, self.catalogue, self.account_writer,
+                                        self.interest, self.seen, self.popularity, s.max_event_batch)
+        self._pool = ThreadPoolExecutor(max_workers=s.source_threads, thread_name_prefix="source")
+        deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity)
+        secret = (s.cursor_secret or secrets.token_hex(16)).encode()
+        executor = PipelineExecutor(self._pool, self.metrics.observe_stage)
+        self.feed_service = FeedService(s, build_pipelines(deps), executor,
+                                        self.accounts, self.graph, self.catalogue, self.interest, self.seen,
+                                        InterestVectors(self.vectorizer), CursorCodec(secret))
+        self._stop = threading.Event()
+        self._maintenance: threading.Thread | None = None
+        self._last_snapshot = time.time()
+        self._snapshot_lock = threading.Lock()
+        self._load()
+
+    # -- start-up ----------------------------------------------------------------------------------
+    def _open_index(self) -> AnnIndex:
+        snap = self.settings.snapshot_dir
+        if (snap / "index.faiss").exists():
+            try:
+                idx = AnnIndex.load(snap, self.settings.index)
+                if idx.dim == self.settings.encoder.dim:
+                    return idx
+                log.warning("index snapshot has dim %d, settings say %d: rebuilding", idx.dim,
+                            self.settings.encoder.dim)
+            except Exception:  # a damaged snapshot costs a rebuild from stored vectors, never a failed start
+                log.exception("could not load the index snapshot; rebuilding from stored vectors")
+        return AnnIndex(self.settings.encoder.dim, self.settings.index)
+
+    def _load(self) -> None:
+        for batch in self.records.scan_users():
+            for rec in batch:
+                self.accounts.upsert(rec.uid, rec.user)
+        for edges in self.records.scan_edges():
+            for e in edges:
+                self.graph.add(e.src_uid, e.dst_uid, e.kind)
+        self._load_posts()
+        self._replay_events()
+        self.metrics.catalogue_size.set(len(self.catalogue))
+        self.metrics.index_size.set(len(self.index))
+
+    def _load_posts(self) -> None:
+        total = self.records.count_posts()
+        in_index = self.index.max_pid
+        bar = tqdm(total=total, desc="loading catalogue", unit="post", disable=total < 50_000)
+        for rows in self.records.scan_posts():
+            self.catalogue.upsert(rows)
+            # Posts newer than the snapshot go into the index from their stored vectors: no re-encoding.
+            todo = [r for r in rows if r.pid > in_index and r.status is PostStatus.ACTIVE and r.vector is not None]
+            if todo:
+                self.index.add(np.asarray([r.pid for r in todo], dtype=np.int64), np.stack([r.vector for r in todo]))
+            gone = [r.pid for r in rows if r.status is not PostStatus.ACTIVE and r.pid in self.index]
+            if gone:
+                self.index.remove(np.asarray(gone, dtype=np.int64))
+            bar.update(len(rows))
+        bar.close()
+        for reporter_uid, pid in self.records.scan_reports():
+            self.seen.mark_seen({reporter_uid: {pid: float("inf")}})
+
+    def _replay_events(self) -> None:
+        since = time.time() - max(self.settings.interest.seen_window_s, self.settings.interest.half_life_s)
+        n = 0
+        for events in self.records.scan_events(since_ts=since):
+            resolved = []
+            for e in events:
+                uid = self.accounts.uid_of.get(e.user_id)
+                pid = self.catalogue.pid_of.get(e.post_id, 0) if e.post_id else 0
+                if uid is not None and (pid or e.post_id is None):
+                    resolved.append((e, uid, pid))
+            self.event_writer.apply(resolved, replay=True)
+            n += len(events)
+            if n >= REPLAY_LIMIT:
+                break
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start_maintenance(self, every_s: float = 5.0) -> None:
+        if self._maintenance is not None:
+            return
+        self._maintenance = threading.Thread(target=self._maintain, args=(every_s,), daemon=True,
+                                             name="maintenance")
+        self._maintenance.start()
+
+    def _maintain(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            try:
+                self.online.sweep()
+                self.metrics.catalogue_size.set(len(self.catalogue))
+                self.metrics.index_size.set(len(self.index))
+                period = self.settings.index.snapshot_every_s
+                if period > 0 and time.time() - self._last_snapshot >= period:
+                    self.snapshot()
+            except Exception:
+                log.exception("maintenance step failed")
+
+    def snapshot(self) -> Path:
+        with self._snapshot_lock:
+            self.index.save(self.settings.snapshot_dir)
+            self._last_snapshot = time.time()
+        return self.settings.snapshot_dir
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._maintenance is not None:
+            self._maintenance.join(timeout=10)
+        try:
+            self.snapshot()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.records.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,42 @@
+"""Online state: small, hot, per-user and per-post values read on every request.
+
+The interface reads like Redis on purpose (strings, capped lists, sorted sets, hash counters, all
+with TTLs), so the in-process implementation and a Redis implementation are thin adapters over the
+same calls, and the feature logic in features/ is written once against this Protocol.
+Keys are plain strings; values are bytes (vectors are float32 bytes) or numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+
+class OnlineState(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
+        """Prepend values (the last one ends up first) and keep only the newest maxlen (LPUSH + LTRIM)."""
+        ...
+
+    def list_range(self, key: str, count: int) -> list[bytes]:
+        """The newest `count` entries, newest first (LRANGE 0 count-1)."""
+        ...
+
+    def zadd(
+        self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
+    ) -> None:
+        """Add or update integer members with scores; keep only the maxlen highest scores."""
+        ...
+
+    def zmembers_above(self, key: str, min_score: float) -> list[int]:
+        """Members whose score >= min_score (ZRANGEBYSCORE key min +inf)."""
+        ...
+
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None: ...
+
+    def hgetall(self, key: str) -> dict[str, float]: ...

@@ -1,0 +1,124 @@
+"""In-process online state for the embedded default: dicts guarded by one lock, lazy TTL expiry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class MemoryOnlineState:
+    """Implements OnlineState (state/online/base.py) in memory.
+
+    Expired keys are dropped when touched and by `sweep()`, which the engine's maintenance loop calls,
+    so memory stays bounded by live keys.
+    """
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._data: dict[str, Any] = {}
+        self._expiry: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _live(self, key: str) -> Any:
+        exp = self._expiry.get(key)
+        if exp is not None and exp <= self._clock():
+            self._data.pop(key, None)
+            self._expiry.pop(key, None)
+            return None
+        return self._data.get(key)
+
+    def _touch(self, key: str, ttl_s: float | None) -> None:
+        if ttl_s is not None:
+            self._expiry[key] = self._clock() + ttl_s
+
+    def sweep(self) -> int:
+        """Drop expired keys; return how many."""
+        now = self._clock()
+        with self._lock:
+            dead = [k for k, t in self._expiry.items() if t <= now]
+            for k in dead:
+                self._data.pop(k, None)
+                self._expiry.pop(k, None)
+        return len(dead)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    # -- strings -------------------------------------------------------------------------------
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            v = self._live(key)
+        return v if isinstance(v, bytes) else None
+
+    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
+        with self._lock:
+            self._data[key] = value
+            if ttl_s is None:
+                self._expiry.pop(key, None)
+            self._touch(key, ttl_s)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+            self._expiry.pop(key, None)
+
+    # -- capped lists --------------------------------------------------------------------------
+    def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
+        with self._lock:
+            lst = self._live(key)
+            if not isinstance(lst, deque) or lst.maxlen != maxlen:
+                lst = deque(lst or (), maxlen=maxlen)
+                self._data[key] = lst
+            lst.extendleft(values)
+            self._touch(key, ttl_s)
+
+    def list_range(self, key: str, count: int) -> list[bytes]:
+        with self._lock:
+            lst = self._live(key)
+            if not isinstance(lst, deque):
+                return []
+            return [lst[i] for i in range(min(count, len(lst)))]
+
+    # -- sorted sets of integer members ----------------------------------------------------------
+    def zadd(
+        self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
+    ) -> None:
+        with self._lock:
+            z = self._live(key)
+            if not isinstance(z, dict):
+                z = {}
+                self._data[key] = z
+            z.update(members)
+            if maxlen is not None and len(z) > maxlen:
+                # Trim in bulk (to 90% of maxlen) so the sort is paid rarely, not on every add.
+                keep = sorted(z.items(), key=lambda kv: kv[1], reverse=True)[: int(maxlen * 0.9)]
+                z.clear()
+                z.update(keep)
+            self._touch(key, ttl_s)
+
+    def zmembers_above(self, key: str, min_score: float) -> list[int]:
+        with self._lock:
+            z = self._live(key)
+            if not isinstance(z, dict):
+                return []
+            return [m for m, s in z.items() if s >= min_score]
+
+    # -- hash counters ---------------------------------------------------------------------------
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        with self._lock:
+            h = self._live(key)
+            if not isinstance(h, dict):
+                h = {}
+                self._data[key] = h
+            for f, v in fields.items():
+                h[f] = h.get(f, 0.0) + v
+            self._touch(key, ttl_s)
+
+    def hgetall(self, key: str) -> dict[str, float]:
+        with self._lock:
+            h = self._live(key)
+            return dict(h) if isinstance(h, dict) else {}
