@@ -20,6 +20,7 @@ from reelrank.config import Settings
 from reelrank.content.encoder import TextEncoder
 from reelrank.content.vectorizer import ContentVectorizer
 from reelrank.domain import PostStatus
+from reelrank.features.affinity import AffinityFeatures
 from reelrank.features.interest import InterestFeatures
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
@@ -56,11 +57,13 @@ class Engine:
         self.interest = InterestFeatures(self.online, self.index, s.encoder.dim, s.interest)
         self.seen = SeenFeatures(self.online, s.interest)
         self.popularity = PopularityFeatures(t0=time.time())
+        self.affinity = AffinityFeatures(self.online)
         self.account_writer = AccountWriter(self.records, self.accounts, self.graph, self.catalogue,
                                             s.report_threshold)
         self.post_writer = PostWriter(self.records, self.catalogue, self.accounts, self.vectorizer, self.index)
         self.event_writer = EventWriter(self.records, self.accounts, self.catalogue, self.account_writer,
-                                        self.interest, self.seen, self.popularity, s.max_event_batch)
+                                        self.interest, self.seen, self.popularity, self.affinity,
+                                        s.max_event_batch)
         self._pool = ThreadPoolExecutor(max_workers=s.source_threads, thread_name_prefix="source")
         deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity)
         secret = (s.cursor_secret or secrets.token_hex(16)).encode()

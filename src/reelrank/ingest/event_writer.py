@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reelrank.domain import Edge, EdgeKind, Event, EventKind, Report
+from reelrank.features.affinity import AffinityFeatures, AffinityUpdate
 from reelrank.features.interest import Interaction, InterestFeatures
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
@@ -31,7 +32,7 @@ class IngestResult:
 class EventWriter:
     def __init__(self, records: RecordStore, accounts: AccountDirectory, catalogue: Catalogue,
                  account_writer: AccountWriter, interest: InterestFeatures, seen: SeenFeatures,
-                 popularity: PopularityFeatures, max_batch: int) -> None:
+                 popularity: PopularityFeatures, affinity: AffinityFeatures, max_batch: int) -> None:
         self._records = records
         self._accounts = accounts
         self._cat = catalogue
@@ -39,6 +40,7 @@ class EventWriter:
         self._interest = interest
         self._seen = seen
         self._pop = popularity
+        self._affinity = affinity
         self._max_batch = max_batch
 
     def ingest(self, events: Sequence[Event]) -> IngestResult:
@@ -78,6 +80,7 @@ class EventWriter:
         interactions: list[Interaction] = []
         seen: defaultdict[int, dict[int, float]] = defaultdict(dict)
         popular: list[tuple[int, float, float, str]] = []
+        affinity: list[AffinityUpdate] = []
         profiles = self._accounts.profiles
         for e, uid, pid in items:
             if pid and marks_seen(e.kind):
@@ -85,6 +88,7 @@ class EventWriter:
             w = event_weight(e.kind, e.watch_ms, e.duration_ms)
             if pid and w != 0.0:
                 interactions.append(Interaction(uid, pid, w, e.ts))
+                affinity.append(AffinityUpdate(uid, self._cat.topic_names(pid), int(self._cat.creator[pid]), w, e.ts))
                 if w > 0:
                     popular.append((pid, w, e.ts, profiles[uid].region))
             if replay:
@@ -96,6 +100,7 @@ class EventWriter:
         self._seen.mark_seen(seen)
         self._interest.apply(interactions)
         self._pop.add(popular)
+        self._affinity.apply(affinity)
 
     def _follow(self, e: Event, pid: int) -> None:
         target = e.target_user_id

@@ -1,0 +1,65 @@
+"""User-topic and user-creator affinity: time-decayed sums of interaction weights.
+
+Negative feedback (skip, not interested, hide, report) lowers them, so a topic can go negative:
+that is how "see less of this" is remembered. Decay without rewriting every entry: a weight added
+at time t is stored as w * exp((t - T0) / tau) with a fixed epoch T0, and read back multiplied by
+exp(-(now - T0) / tau). With tau of 14 days, float64 holds this for decades.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reelrank.state.online.base import OnlineState
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+DEFAULT_TAU_S = 14 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class AffinityUpdate:
+    uid: int
+    topics: Sequence[str]
+    creator_uid: int
+    weight: float
+    ts: float
+
+
+class AffinityFeatures:
+    def __init__(self, state: OnlineState, tau_s: float = DEFAULT_TAU_S, ttl_s: float = 90 * 24 * 3600.0) -> None:
+        self._state = state
+        self._tau = tau_s
+        self._ttl = ttl_s
+
+    def apply(self, updates: Sequence[AffinityUpdate]) -> None:
+        topic_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)
+        creator_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)
+        for u in updates:
+            if u.weight == 0.0:
+                continue
+            scaled = u.weight * math.exp((u.ts - T0) / self._tau)
+            # The primary topic carries the post; secondary topics share a smaller part of the signal.
+            for i, topic in enumerate(u.topics):
+                share = 1.0 if i == 0 else 0.5
+                d = topic_inc[u.uid]
+                d[topic] = d.get(topic, 0.0) + share * scaled
+            key = str(u.creator_uid)
+            creator_inc[u.uid][key] = creator_inc[u.uid].get(key, 0.0) + scaled
+        for uid, fields in topic_inc.items():
+            self._state.hincr(f"u:{uid}:aff:topic", fields, ttl_s=self._ttl)
+        for uid, fields in creator_inc.items():
+            self._state.hincr(f"u:{uid}:aff:creator", fields, ttl_s=self._ttl)
+
+    def _read(self, key: str, now: float) -> dict[str, float]:
+        f = math.exp(-(now - T0) / self._tau)
+        return {k: v * f for k, v in self._state.hgetall(key).items()}
+
+    def topics(self, uid: int, now: float) -> dict[str, float]:
+        """topic -> current affinity (negative = the user pushes it away)."""
+        return self._read(f"u:{uid}:aff:topic", now)
+
+    def creators(self, uid: int, now: float) -> dict[int, float]:
+        return {int(k): v for k, v in self._read(f"u:{uid}:aff:creator", now).items()}
