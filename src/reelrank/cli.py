@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from reelrank.cli_db import db_app
 from reelrank.config import Settings
 
 app = typer.Typer(help="reelrank: a real-time recommendation engine for Reels and Explore feeds.",
@@ -46,7 +47,8 @@ def serve(
 
     logging.basicConfig(level=log_level.upper())
     engine = Engine(_settings(data_dir, encoder))
-    typer.echo(f"reelrank is serving {len(engine.catalogue)} posts: API docs at http://{host}:{port}/docs")
+    typer.echo(f"reelrank is serving {len(engine.catalogue)} posts: API docs at http://{host}:{port}/docs, "
+               f"web app at http://{host}:{port}/app/")
     uvicorn.run(create_app(engine, own_engine=True), host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -78,6 +80,8 @@ def demo(
                          name="simulated-users").start()
     example = world.viewers[0].user_id
     typer.echo(f"\nreelrank demo is live: {len(engine.catalogue)} posts, {len(engine.accounts)} accounts.\n"
+               f"  web app:    http://{host}:{port}/app/   (Reels, Explore, Your Algorithm)\n"
+               f"  inspector:  http://{host}:{port}/app/inspector.html?user={example}\n"
                f"  API docs:   http://{host}:{port}/docs\n"
                f"  a feed:     http://{host}:{port}/v1/feed?user_id={example}&explain=true\n"
                f"  metrics:    http://{host}:{port}/metrics\n"
@@ -110,6 +114,8 @@ def snapshot(data_dir: DataDir = None) -> None:
     with Engine(_settings(data_dir, None)) as engine:
         typer.echo(f"snapshot written to {engine.snapshot()}")
 
+
+app.add_typer(db_app, name="db")  # `reelrank db upgrade|status|maintain` (server mode, cli_db.py)
 
 if __name__ == "__main__":
     app()

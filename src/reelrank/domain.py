@@ -73,6 +73,32 @@ class UserSettings(_Model):
     )
 
 
+HIDDEN_POSTS_KEPT = 2000  # most recent "never again" posts kept per account
+
+
+class TopicOffset(_Model):
+    """An amount added to the learned affinity for a topic at time `at`; it decays like the affinity."""
+
+    at: float
+    value: float
+
+
+class TopicControls(_Model):
+    """'Your Algorithm': what this person told the engine about topics and posts. Stored with the
+    account (durable); a platform's user write that leaves `controls` out keeps them."""
+
+    added: list[Tag] = Field(default_factory=list, max_length=256, description="Topics the person added.")
+    boosted: list[Tag] = Field(default_factory=list, max_length=256, description="Topics to see more of.")
+    muted: list[Tag] = Field(default_factory=list, max_length=256, description="Topics never to be shown.")
+    offsets: dict[Tag, TopicOffset] = Field(
+        default_factory=dict, description="Added to the learned topic affinity: how 'remove' and 'see less' persist."
+    )
+    hidden_posts: list[ExternalId] = Field(
+        default_factory=list, max_length=10 * HIDDEN_POSTS_KEPT,
+        description="Posts marked not interested, hidden or reported: never served to this person again.",
+    )
+
+
 class User(_Model):
     """An account: a viewer, and a creator once it posts."""
 
@@ -83,6 +109,7 @@ class User(_Model):
     interests: list[Tag] = Field(default_factory=list, max_length=64, description="Onboarding interests (topics).")
     is_private: bool = Field(False, description="Private account: its posts reach followers only.")
     settings: UserSettings = Field(default_factory=UserSettings)
+    controls: TopicControls = Field(default_factory=TopicControls)
     created_at: float = Field(default_factory=now)
 
     def age(self, at: float | None = None) -> int | None:

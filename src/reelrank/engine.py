@@ -24,10 +24,15 @@ from reelrank.features.affinity import AffinityFeatures
 from reelrank.features.interest import InterestFeatures
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
+from reelrank.features.user_controls import ControlsReader
 from reelrank.index.ann_index import AnnIndex
 from reelrank.ingest.account_writer import AccountWriter
 from reelrank.ingest.event_writer import EventWriter
 from reelrank.ingest.post_writer import PostWriter
+from reelrank.models.holder import ModelHolder
+from reelrank.models.post_features import CataloguePostFeatures
+from reelrank.models.query import ModelQueries, UserSequences
+from reelrank.models.registry import ModelRegistry
 from reelrank.pipeline.definitions import FunnelDeps, build_pipelines
 from reelrank.pipeline.executor import PipelineExecutor
 from reelrank.serving.cursor import CursorCodec
@@ -35,8 +40,9 @@ from reelrank.serving.feed_service import FeedService, InterestVectors
 from reelrank.serving.metrics import Metrics
 from reelrank.state.accounts import AccountDirectory, SocialGraph
 from reelrank.state.catalogue import Catalogue
+from reelrank.state.factory import open_online_state, open_records, open_stream
 from reelrank.state.online.memory import MemoryOnlineState
-from reelrank.state.records.sqlite import SqliteRecordStore
+from reelrank.stream.realtime_layer import RealtimeLayer
 
 log = logging.getLogger(__name__)
 REPLAY_LIMIT = 2_000_000  # most recent events replayed into online state on start-up
@@ -47,35 +53,50 @@ class Engine:
         self.settings = s = settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = Metrics()
-        self.records = SqliteRecordStore(s.sqlite_path)
+        self.records = open_records(s)  # SQLite by default, PostgreSQL for a postgresql:// database_url
         self.vectorizer = ContentVectorizer.from_settings(s.encoder, encoder)
         self.catalogue = Catalogue()
         self.accounts = AccountDirectory()
         self.graph = SocialGraph()
-        self.online = MemoryOnlineState()
+        self.online = open_online_state(s)  # in-process by default, Redis for a redis:// redis_url
         self.index = self._open_index()
         self.interest = InterestFeatures(self.online, self.index, s.encoder.dim, s.interest)
         self.seen = SeenFeatures(self.online, s.interest)
         self.popularity = PopularityFeatures(t0=time.time())
         self.affinity = AffinityFeatures(self.online)
+        self.controls = ControlsReader(self.affinity, self.catalogue, s.controls)
+        # Event stream + consumers: post counters, creator baselines, trends (stream/realtime_layer.py).
+        self.realtime = RealtimeLayer(s, self.online, open_stream(s), self.catalogue)
         self.account_writer = AccountWriter(self.records, self.accounts, self.graph, self.catalogue,
                                             s.report_threshold)
         self.post_writer = PostWriter(self.records, self.catalogue, self.accounts, self.vectorizer, self.index)
         self.event_writer = EventWriter(self.records, self.accounts, self.catalogue, self.account_writer,
                                         self.interest, self.seen, self.popularity, self.affinity,
-                                        s.max_event_batch)
+                                        s.max_event_batch, publish=self.realtime.publish)
         self._pool = ThreadPoolExecutor(max_workers=s.source_threads, thread_name_prefix="source")
-        deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity)
+        deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity,
+                          counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity)
         secret = (s.cursor_secret or secrets.token_hex(16)).encode()
         executor = PipelineExecutor(self._pool, self.metrics.observe_stage)
+        # Learned retrieval: the live two-tower model, swapped in place when a new version is published.
+        self.models = ModelHolder(ModelRegistry.for_data_dir(s.data_dir), self.catalogue,
+                                  CataloguePostFeatures(self.catalogue, self.accounts, self.index, self.records),
+                                  s.index, s.models.check_every_s)
+        model_queries = ModelQueries(self.models, UserSequences(self.records, self.catalogue,
+                                                                s.models.history_len))
         self.feed_service = FeedService(s, build_pipelines(deps), executor,
                                         self.accounts, self.graph, self.catalogue, self.interest, self.seen,
-                                        InterestVectors(self.vectorizer), CursorCodec(secret))
+                                        InterestVectors(self.vectorizer), CursorCodec(secret),
+                                        controls=self.controls,
+                                        model_queries=model_queries if s.models.enabled else None)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_snapshot = time.time()
         self._snapshot_lock = threading.Lock()
         self._load()
+        if s.models.enabled:
+            self.models.reload()  # imports torch only if a model version exists
+        self.realtime.start()  # consumer threads (unless settings.realtime.drain == "sync")
 
     # -- start-up ----------------------------------------------------------------------------------
     def _open_index(self) -> AnnIndex:
@@ -118,12 +139,19 @@ class Engine:
                 self.index.remove(np.asarray(gone, dtype=np.int64))
             bar.update(len(rows))
         bar.close()
+        reports: dict[int, int] = {}
         for reporter_uid, pid in self.records.scan_reports():
             self.seen.mark_seen({reporter_uid: {pid: float("inf")}})
+            reports[pid] = reports.get(pid, 0) + 1
+        for pid, n in reports.items():  # past the threshold (perhaps lowered since): hidden from everyone
+            if n >= self.settings.report_threshold:
+                self.catalogue.set_active(pid, False)
 
     def _replay_events(self) -> None:
         since = time.time() - max(self.settings.interest.seen_window_s, self.settings.interest.half_life_s)
         n = 0
+        # Aggregates (counters, baselines, trends) are rebuilt only when they died with the process.
+        aggregates = self.settings.realtime.replay_on_start and isinstance(self.online, MemoryOnlineState)
         for events in self.records.scan_events(since_ts=since):
             resolved = []
             for e in events:
@@ -132,6 +160,8 @@ class Engine:
                 if uid is not None and (pid or e.post_id is None):
                     resolved.append((e, uid, pid))
             self.event_writer.apply(resolved, replay=True)
+            if aggregates:
+                self.realtime.replay(resolved)
             n += len(events)
             if n >= REPLAY_LIMIT:
                 break
@@ -148,6 +178,9 @@ class Engine:
         while not self._stop.wait(every_s):
             try:
                 self.online.sweep()
+                self.records.maintain()  # rate-limited inside: partitions ahead, retention
+                if self.settings.models.enabled:
+                    self.models.maintain()  # new model version? new posts to place in its space?
                 self.metrics.catalogue_size.set(len(self.catalogue))
                 self.metrics.index_size.set(len(self.index))
                 period = self.settings.index.snapshot_every_s
@@ -164,6 +197,7 @@ class Engine:
 
     def close(self) -> None:
         self._stop.set()
+        self.realtime.close()
         if self._maintenance is not None:
             self._maintenance.join(timeout=10)
         try:

@@ -13,6 +13,7 @@ from reelrank.pipeline.candidates import Candidates, Retrieved, merge
 from reelrank.pipeline.components import Selection
 from reelrank.pipeline.context import FeedContext
 from reelrank.pipeline.executor import Pipeline, PipelineExecutor
+from reelrank.pipeline.safety import REQUIRED_RULES, SafetyFilters
 
 
 class FixedSource:
@@ -29,6 +30,19 @@ class FixedSource:
         if self._fail:
             raise RuntimeError("backend down")
         return Retrieved(np.asarray(self._pids, dtype=np.int64), np.linspace(1, 0, len(self._pids), dtype=np.float32))
+
+
+class PassFilter:
+    """Stands in for a mandatory safety filter (pipelines are refused without them)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apply(self, ctx: FeedContext, cands: Candidates) -> dict[str, np.ndarray]:
+        return {}
+
+
+SAFE = SafetyFilters([PassFilter(n) for n in sorted(REQUIRED_RULES)])
 
 
 class OddFilter:
@@ -74,7 +88,7 @@ def test_merge_keeps_every_source_bit() -> None:
 def test_slow_and_failing_sources_fail_open(pool: ThreadPoolExecutor) -> None:
     pipe = Pipeline("t", [FixedSource("fast", [2, 4, 6]), FixedSource("slow", [8, 10], delay_s=2.0),
                           FixedSource("broken", [12], fail=True)], [], [PidScorer()], [TopK()],
-                    source_deadline_ms=100)
+                    source_deadline_ms=100, safety=SAFE)
     res = PipelineExecutor(pool).run(pipe, ctx())
     assert res.cands.pids[res.page].tolist() == [6, 4, 2]
     assert set(res.trace.degraded) == {"source:slow:timeout", "source:broken:error"}
@@ -84,14 +98,15 @@ def test_slow_and_failing_sources_fail_open(pool: ThreadPoolExecutor) -> None:
 
 def test_filters_record_reasons_and_scores_order(pool: ThreadPoolExecutor) -> None:
     observed = []
-    pipe = Pipeline("t", [FixedSource("a", [1, 2, 3, 4, 5, 6])], [OddFilter()], [PidScorer()], [TopK()])
+    pipe = Pipeline("t", [FixedSource("a", [1, 2, 3, 4, 5, 6])], [OddFilter()], [PidScorer()], [TopK()],
+                    safety=SAFE)
     res = PipelineExecutor(pool, observed.append).run(pipe, ctx())
     assert res.cands.pids[res.page].tolist() == [6, 4, 2]
-    filt = next(s for s in res.trace.stages if s.stage == "filter")
+    filt = next(s for s in res.trace.stages if s.name == "odd")
     assert filt.detail["odd_pid"] == 3 and filt.detail["odd_pid:pids"] == [1, 3, 5]
     assert {r.stage for r in observed} == {"source", "merge", "filter", "score", "select"}
 
 
 def test_component_names_must_be_unique() -> None:
     with pytest.raises(ValueError, match="unique"):
-        Pipeline("t", [FixedSource("a", []), FixedSource("a", [])], [], [], [])
+        Pipeline("t", [FixedSource("a", []), FixedSource("a", [])], [], [], [], safety=SAFE)

@@ -57,7 +57,9 @@ def test_engagement_personalises_the_next_page(client: TestClient) -> None:
     assert client.post("/v1/events", json={"events": events}).status_code == 200
     page = feed(client, "alice", page_size=10)
     counts = topics_of(page)
-    assert counts["cooking"] >= 5, counts  # mostly cooking, though MMR keeps some variety
+    # The most cooking the page policy allows: the topic quota caps one topic at 30% of a page (3 of 10),
+    # relaxed only when the other topics run out (this world has three).
+    assert counts["cooking"] >= 3 and counts["cooking"] == max(counts.values()), counts
     assert counts["cooking"] > counts["football"]
     shown = {i["post_id"] for i in page["items"]}
     assert not shown & {f"cooking{i}" for i in range(4)}  # what she just saw is not served again
@@ -123,7 +125,8 @@ def test_explain_gives_sources_signals_and_trace(client: TestClient) -> None:
     page = feed(client, "alice", page_size=5, explain=True)
     exp = page["items"][0]["explanation"]
     assert exp["sources"] and exp["sentence"].startswith("Suggested because")
-    assert set(exp["signals"]) == {"similarity", "popularity", "freshness", "following"}
+    assert set(exp["signals"]) == {"similarity", "popularity", "freshness", "following", "engagement", "trending",
+                                   "exploration"}
     stages = {(s["stage"], s["name"]) for s in page["trace"]["stages"]}
     assert ("source", "followed") in stages and ("filter", "seen") in stages and ("select", "mmr") in stages
 

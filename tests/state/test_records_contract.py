@@ -1,8 +1,10 @@
 """Contract tests for `RecordStore`: every implementation must pass the same suite.
 
 The suite is written against the Protocol only. To add an implementation, add a factory to
-`FACTORIES` (e.g. a "postgres" one that connects to a fresh schema, skipping when no server is
-configured); every test then runs against it too.
+`FACTORIES` (and, if it leaves something behind outside the test's directory, a `CLEANUPS` entry);
+every test then runs against it too. "postgres" gives each test its own schema (unique per run and
+test, dropped afterwards); it fails under CI and skips locally when PostgreSQL is unreachable
+(tests/state/services.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from reelrank.domain import Edge, EdgeKind, Event, EventKind, Post, PostKind, PostStatus, Report, Surface, User
 from reelrank.state.records.base import NotFound, RecordStore
 from reelrank.state.records.sqlite import SqliteRecordStore
+from tests.state import services
 
 # A factory opens the store kept under `where`; opening the same `where` twice must reach the same
 # data (the durability test closes a store and reopens it).
@@ -27,7 +30,24 @@ def _sqlite(where: Path) -> RecordStore:
     return SqliteRecordStore(where / "records.db")
 
 
-FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite}
+def _pg_schema(where: Path) -> str:
+    # Same `where` -> same schema (the reopen test); the run token keeps concurrent runs apart.
+    return f"rr_test_{services.RUN_TOKEN}_{abs(hash(str(where))) % 10**10}"
+
+
+def _postgres(where: Path) -> RecordStore:
+    from reelrank.state.records.postgres import PostgresRecordStore
+
+    return PostgresRecordStore(services.require_postgres(), schema=_pg_schema(where), pool_size=4)
+
+
+def _drop_postgres(where: Path) -> None:
+    if services.postgres_reachable():
+        services.drop_schema(_pg_schema(where))
+
+
+FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite, "postgres": _postgres}
+CLEANUPS: dict[str, Callable[[Path], None]] = {"postgres": _drop_postgres}
 DIM = 8
 
 
@@ -44,6 +64,8 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     yield factory
     for store in opened:
         store.close()
+    if request.param in CLEANUPS:
+        CLEANUPS[request.param](tmp_path)
 
 
 @pytest.fixture
@@ -162,6 +184,17 @@ def test_unknown_creator_writes_nothing(store: RecordStore) -> None:
     assert store.get_post("good") is None and store.count_posts() == 0
     # the store is still usable after the rolled-back batch
     assert len(store.upsert_posts([post("good")], vecs(1))) == 1
+
+
+def test_ids_are_dense_despite_upserts_and_failed_batches(store: RecordStore) -> None:
+    # The catalogue and the index size their arrays by the largest id: neither a re-upsert nor a
+    # rolled-back batch may leave a gap.
+    assert store.upsert_users(users("alice", "bob", "alice")) == [1, 2, 1]
+    assert store.upsert_users(users("bob", "carol")) == [2, 3]
+    with pytest.raises(NotFound):
+        store.upsert_posts([post("a"), post("b", creator="ghost")], vecs(2))
+    assert store.upsert_posts([post("a"), post("b"), post("a")], vecs(3)) == [1, 2, 1]
+    assert store.upsert_posts([post("c"), post("b")], vecs(2)) == [3, 2]
 
 
 def test_vectors_must_align_with_posts(store: RecordStore) -> None:
@@ -330,3 +363,12 @@ def test_data_survives_close_and_reopen(open_store: StoreFactory) -> None:
     # ids keep growing from where they were: a new user never reuses an old uid
     (c,) = again.upsert_users(users("carol"))
     assert c not in (a, b)
+
+
+# housekeeping ----------------------------------------------------------------------------------------
+def test_maintain_is_safe_to_call_often(store: RecordStore) -> None:
+    store.append_events([event("e1")])
+    for _ in range(3):
+        store.maintain()  # the engine's maintenance loop calls it every few seconds
+    assert store.count_events() == 1
+    assert store.append_events([event("e1"), event("e2")]) == [False, True]

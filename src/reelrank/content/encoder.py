@@ -117,7 +117,7 @@ class HashingEncoder:
             raise ValueError("dim must be >= 2")
         self.dim = dim
         self.seed = seed
-        self.nnz = min(nnz, dim)
+        self.nnz = min(nnz, dim, 16)  # blake2b digests hold at most 16 uint32 features
         self._key = seed.to_bytes(8, "little", signed=True)
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._cache_max = 200_000

@@ -34,6 +34,11 @@ class AffinityFeatures:
         self._tau = tau_s
         self._ttl = ttl_s
 
+    @property
+    def tau_s(self) -> float:
+        """Decay time constant: an affinity (and a user's adjustment of it) shrinks by e in tau_s."""
+        return self._tau
+
     def apply(self, updates: Sequence[AffinityUpdate]) -> None:
         topic_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)
         creator_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)

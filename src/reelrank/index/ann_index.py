@@ -374,7 +374,9 @@ class AnnIndex:
             missing = internal < 0
             if strict and missing.any():
                 raise KeyError(f"{int(missing.sum())} pids not in the index, e.g. {pids[missing][:5].tolist()}")
-            out = self._matrix_locked()[np.maximum(internal, 0)] if len(pids) else np.zeros((0, self.dim), np.float32)
+            mat = self._matrix_locked()
+            # An empty index (every post removed) has no row 0 to gather: all rows are missing then.
+            out = mat[np.maximum(internal, 0)] if len(mat) else np.zeros((len(pids), self.dim), np.float32)
         out[missing] = 0.0  # fancy indexing made a copy: safe to write, valid after the lock
         return out
 

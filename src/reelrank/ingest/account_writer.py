@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from reelrank.domain import Edge, EdgeKind, Report, User, UserPatch
+from reelrank.domain import Edge, EdgeKind, PostStatus, Report, User, UserPatch
+from reelrank.features.user_controls import with_hidden_posts
 from reelrank.ingest.errors import BatchRejected, ItemError, UnknownEntity
 from reelrank.state.accounts import AccountDirectory, SocialGraph
 from reelrank.state.catalogue import Catalogue
@@ -21,17 +22,41 @@ class AccountWriter:
         self._cat = catalogue
         self._report_threshold = report_threshold
         self._lock = threading.Lock()
+        self._rmw_lock = threading.RLock()  # read-modify-write of one account (patches, user controls)
 
     def put_users(self, users: Sequence[User]) -> list[int]:
         ids = [u.user_id for u in users]
         if len(set(ids)) != len(ids):
             dup = next(i for i, u in enumerate(ids) if ids.index(u) != i)
             raise BatchRejected("users", [ItemError(dup, "user_id", f"'{ids[dup]}' appears twice in the batch")])
+        users = [self._keep_controls(u) for u in users]
         with self._lock:
             uids = self._records.upsert_users(users)
             for uid, u in zip(uids, users, strict=True):
                 self._accounts.upsert(uid, u)
         return uids
+
+    def _keep_controls(self, user: User) -> User:
+        """A platform's write that does not mention `controls` keeps the person's own choices."""
+        if "controls" in user.model_fields_set:
+            return user
+        got = self._accounts.get(user.user_id)
+        if got is None or got[1].controls == user.controls:
+            return user
+        return user.model_copy(update={"controls": got[1].controls})
+
+    def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
+        """Apply `change` to the stored user atomically with respect to other updates of it."""
+        with self._rmw_lock:
+            _, user = self.get_user(user_id)
+            updated = change(user)
+            if updated is not user:
+                self.put_users([updated])
+            return updated
+
+    def hide_posts(self, user_id: str, post_ids: Sequence[str]) -> None:
+        """Never serve these posts to this person again (not interested, hidden, reported)."""
+        self.update_user(user_id, lambda u: with_hidden_posts(u, post_ids))
 
     def get_user(self, user_id: str) -> tuple[int, User]:
         got = self._accounts.get(user_id)
@@ -40,11 +65,8 @@ class AccountWriter:
         return got
 
     def patch_user(self, user_id: str, patch: UserPatch) -> User:
-        _, user = self.get_user(user_id)
         changes = patch.model_dump(exclude_unset=True)
-        updated = User.model_validate({**user.model_dump(), **changes})
-        self.put_users([updated])
-        return updated
+        return self.update_user(user_id, lambda user: User.model_validate({**user.model_dump(), **changes}))
 
     def _uids(self, src: str, dst: str) -> tuple[int, int]:
         a = self._accounts.uid_of.get(src)
@@ -81,6 +103,8 @@ class AccountWriter:
         with self._lock:
             count = self._records.add_report(report)
             over = count >= self._report_threshold
-            if over:
+            if over:  # durable: a restart or a later edit of the post does not bring it back
+                self._records.set_post_status(report.post_id, PostStatus.REMOVED)
                 self._cat.set_active(pid, False)
+        self.hide_posts(report.reporter_id, [report.post_id])  # never shown to the reporter again
         return self._accounts.uid_of[report.reporter_id], pid, over

@@ -2,12 +2,14 @@
 
 Online updates happen in the request, before the response, so a feed request made right after an
 accepted event already sees it (read-your-writes). Duplicates (same event_id) change nothing.
+Accepted events are then published to the event stream, whose consumers update the aggregates
+(post counters, creator baselines, trends): see stream/realtime_layer.py for the split.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reelrank.domain import Edge, EdgeKind, Event, EventKind, Report
@@ -32,7 +34,8 @@ class IngestResult:
 class EventWriter:
     def __init__(self, records: RecordStore, accounts: AccountDirectory, catalogue: Catalogue,
                  account_writer: AccountWriter, interest: InterestFeatures, seen: SeenFeatures,
-                 popularity: PopularityFeatures, affinity: AffinityFeatures, max_batch: int) -> None:
+                 popularity: PopularityFeatures, affinity: AffinityFeatures, max_batch: int,
+                 publish: Callable[[Sequence[tuple[Event, int, int]]], None] | None = None) -> None:
         self._records = records
         self._accounts = accounts
         self._cat = catalogue
@@ -42,6 +45,7 @@ class EventWriter:
         self._pop = popularity
         self._affinity = affinity
         self._max_batch = max_batch
+        self._publish = publish  # the event stream (stream/realtime_layer.py): aggregates, trends
 
     def ingest(self, events: Sequence[Event]) -> IngestResult:
         if len(events) > self._max_batch:
@@ -51,6 +55,8 @@ class EventWriter:
         fresh = self._records.append_events(events)
         new = [(e, uid, pid) for (e, uid, pid), ok in zip(resolved, fresh, strict=True) if ok]
         self.apply(new)
+        if self._publish is not None and new:
+            self._publish(new)
         return IngestResult(accepted=len(new), duplicates=len(events) - len(new))
 
     def _resolve(self, events: Sequence[Event]) -> list[tuple[Event, int, int]]:
@@ -81,6 +87,7 @@ class EventWriter:
         seen: defaultdict[int, dict[int, float]] = defaultdict(dict)
         popular: list[tuple[int, float, float, str]] = []
         affinity: list[AffinityUpdate] = []
+        never: defaultdict[str, list[str]] = defaultdict(list)  # user id -> posts not to serve again
         profiles = self._accounts.profiles
         for e, uid, pid in items:
             if pid and marks_seen(e.kind):
@@ -97,6 +104,10 @@ class EventWriter:
                 self._follow(e, pid)
             elif e.kind is EventKind.REPORT and e.post_id is not None:
                 self._account_writer.report(Report(reporter_id=e.user_id, post_id=e.post_id, created_at=e.ts))
+            elif e.kind in (EventKind.NOT_INTERESTED, EventKind.HIDE) and e.post_id is not None:
+                never[e.user_id].append(e.post_id)
+        for user_id, post_ids in never.items():  # durable, with the account: survives the seen window
+            self._account_writer.hide_posts(user_id, post_ids)
         self._seen.mark_seen(seen)
         self._interest.apply(interactions)
         self._pop.add(popular)

@@ -1,5 +1,6 @@
-"""Runs a pipeline definition: sources in parallel under deadlines (fail-open), then filters,
-scorers and selectors in order, timing every stage into the trace and the metrics."""
+"""Runs a pipeline definition: sources in parallel under deadlines (fail-open), then the mandatory
+safety filters (pipeline/safety.py), the pipeline's own filters, scorers and selectors in order,
+timing every stage into the trace and the metrics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from reelrank.pipeline.candidates import Candidates, Retrieved, merge
 from reelrank.pipeline.components import Filter, Move, Scorer, Selector, Source
 from reelrank.pipeline.context import FeedContext
+from reelrank.pipeline.safety import SafetyFilters
 from reelrank.pipeline.trace import StageRecord, Stopwatch, Trace
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,16 @@ class Pipeline:
     scorers: Sequence[Scorer]
     selectors: Sequence[Selector]
     source_deadline_ms: float = 30.0
+    safety: SafetyFilters | None = None  # required: a pipeline without the mandatory filters is refused
 
     def __post_init__(self) -> None:
+        if not isinstance(self.safety, SafetyFilters):
+            raise ValueError(f"pipeline {self.name!r} must declare the mandatory safety filters "
+                             "(safety=SafetyFilters(...), see pipeline/safety.py)")
         if len(self.sources) > MAX_SOURCES:
             raise ValueError(f"at most {MAX_SOURCES} sources per pipeline")
-        names = [c.name for c in (*self.sources, *self.filters, *self.scorers, *self.selectors)]
+        names = [c.name for c in (*self.sources, *self.safety.filters, *self.filters, *self.scorers,
+                                  *self.selectors)]
         if len(set(names)) != len(names):
             raise ValueError(f"component names must be unique in a pipeline: {names}")
 
@@ -64,11 +71,14 @@ class PipelineExecutor:
         if self._observe is not None:
             self._observe(rec)
 
-    def run(self, pipe: Pipeline, ctx: FeedContext) -> PipelineResult:
-        trace = Trace(detailed=ctx.explain)
+    def run(self, pipe: Pipeline, ctx: FeedContext, trace: Trace | None = None) -> PipelineResult:
+        """`trace` lets a caller ask for more detail (e.g. the inspector's per-source lists)."""
+        trace = trace if trace is not None else Trace(detailed=ctx.explain)
+        if not isinstance(pipe.safety, SafetyFilters):  # refused at construction too; never run without
+            raise ValueError(f"pipeline {pipe.name!r} has no safety filters")
         cands = self._retrieve(pipe, ctx, trace)
         sw = Stopwatch()
-        for f in pipe.filters:
+        for f in (*pipe.safety.filters, *pipe.filters):  # safety first: whatever any source proposed
             n_in = len(cands)
             removed = f.apply(ctx, cands)
             drop = np.zeros(n_in, dtype=bool)
@@ -96,7 +106,12 @@ class PipelineExecutor:
             moves.extend(selection.moves)
             self._record(trace, StageRecord("select", sel.name, sw.lap(), n_in, len(order),
                                             detail={"moves": len(selection.moves)}))
-        return PipelineResult(cands, order[: ctx.page_size], moves, trace)
+        page = order[: ctx.page_size]
+        _, first = np.unique(page, return_index=True)
+        if len(first) != len(page):  # a selector repeated a candidate: a page never shows a post twice
+            log.error("pipeline %s: selectors repeated candidates; deduplicated", pipe.name)
+            page = page[np.sort(first)]
+        return PipelineResult(cands, page, moves, trace)
 
     def _retrieve(self, pipe: Pipeline, ctx: FeedContext, trace: Trace) -> Candidates:
         start = time.perf_counter()
@@ -125,7 +140,8 @@ class PipelineExecutor:
                 continue
             got, ms = fut.result()
             results.append((bit, got))
-            self._record(trace, StageRecord("source", src.name, ms, n_out=len(got.pids)))
+            self._record(trace, StageRecord("source", src.name, ms, n_out=len(got.pids),
+                                            detail=_top(got, trace.source_top) if trace.source_top else {}))
         t = time.perf_counter()
         cands = merge(results)
         merge_ms = (t - start) * 1000.0
@@ -133,3 +149,12 @@ class PipelineExecutor:
                                         n_in=sum(len(r.pids) for _, r in results), n_out=len(cands),
                                         detail={"retrieval_wall_ms": round(merge_ms, 3)}))
         return cands
+
+
+def _top(got: Retrieved, n: int) -> dict[str, object]:
+    """A source's n best candidates as [pid, score] pairs, best first (only for detailed traces)."""
+    k = min(n, len(got.pids))
+    if k == 0:
+        return {"top": []}
+    best = np.argsort(-got.scores, kind="stable")[:k]
+    return {"top": [[int(got.pids[i]), round(float(got.scores[i]), 5)] for i in best]}

@@ -23,6 +23,7 @@ class Trace:
     """Always collects timings (cheap); `detailed` adds per-post removals and moves (for explain)."""
 
     detailed: bool = False
+    source_top: int = 0  # > 0: each source's stage keeps its top N (pid, source score) (the inspector)
     stages: list[StageRecord] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)
 

@@ -1,4 +1,9 @@
-"""The first scorer: a transparent weighted sum of similarity, popularity, freshness and following.
+"""The first scorer: a transparent weighted sum of similarity, popularity, freshness, following and the
+real-time signals: engagement (per-post window counters), trending (the trending pool) and exploration.
+
+Exploration is a bounded boost for posts younger than `explore_max_age_s` that have few exposures,
+so a new post (a new creator's first post above all) is shown to enough people to collect its first
+signals; it fades linearly with age and halves at `explore_exposures`, and never exceeds its weight.
 
 Each signal is kept as its own column so 'why am I seeing this' can name the main ones. Learned
 rankers (a later stage) replace the `score` column and keep these as features.
@@ -13,11 +18,14 @@ import numpy as np
 
 from reelrank.config import ScoreWeights
 from reelrank.features.popularity import PopularityFeatures
+from reelrank.features.post_counters import PostCounters, engagement_of
 from reelrank.pipeline.candidates import Candidates
 from reelrank.pipeline.context import FeedContext
 from reelrank.state.catalogue import Catalogue
+from reelrank.trends.trending_pool import TrendingPool
 
-SIGNALS = ("similarity", "popularity", "freshness", "following")
+SIGNALS = ("similarity", "popularity", "freshness", "following", "engagement", "trending", "exploration")
+ENGAGEMENT_WINDOW_S = 86400.0
 
 
 class VectorLookup(Protocol):
@@ -28,11 +36,14 @@ class FormulaScorer:
     name = "formula"
 
     def __init__(self, vectors: VectorLookup, popularity: PopularityFeatures, catalogue: Catalogue,
-                 weights: ScoreWeights) -> None:
+                 weights: ScoreWeights, counters: PostCounters | None = None,
+                 trending: TrendingPool | None = None) -> None:
         self._vectors = vectors
         self._pop = popularity
         self._cat = catalogue
         self._w = weights
+        self._counters = counters
+        self._trending = trending
 
     def score(self, ctx: FeedContext, cands: Candidates) -> None:
         pids = cands.pids
@@ -52,6 +63,22 @@ class FormulaScorer:
         else:
             following = np.zeros(n, dtype=np.float32)
         w = self._w
-        cands.columns.update(similarity=sim, popularity=pop, freshness=fresh, following=following)
+        engagement, exploration = self._realtime(pids, age, ctx.now)
+        trending = (self._trending.heat(pids, ctx.now) > 0).astype(np.float32) if self._trending is not None \
+            else np.zeros(n, dtype=np.float32)
+        cands.columns.update(similarity=sim, popularity=pop, freshness=fresh, following=following,
+                             engagement=engagement, trending=trending, exploration=exploration)
+        # Engagement is centred on a typical post (0.5), so posts without data neither gain nor lose.
         cands.columns["score"] = (w.similarity * sim + w.popularity * pop + w.freshness * fresh
-                                  + w.following * following)
+                                  + w.following * following + w.engagement * (engagement - 0.5)
+                                  + w.trending * trending + w.exploration * exploration)
+
+    def _realtime(self, pids: np.ndarray, age: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
+        """(engagement, exploration), (N,) float32 each, both in [0, 1]."""
+        n = len(pids)
+        young = np.clip(1.0 - age / self._w.explore_max_age_s, 0.0, 1.0).astype(np.float32)
+        if self._counters is None or n == 0:
+            return np.full(n, 0.5, dtype=np.float32), young
+        rates = self._counters.rates(pids, ENGAGEMENT_WINDOW_S, now)
+        exploration = young * self._w.explore_exposures / (self._w.explore_exposures + rates["exposures"])
+        return engagement_of(rates), exploration.astype(np.float32)

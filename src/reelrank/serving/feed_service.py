@@ -14,12 +14,15 @@ from reelrank.config import Settings
 from reelrank.domain import FeedRequest, Surface, User
 from reelrank.features.interest import InterestFeatures
 from reelrank.features.seen import SeenFeatures
+from reelrank.features.user_controls import ControlsReader, controls_view
 from reelrank.ingest.errors import UnknownEntity
+from reelrank.models.query import ModelQueries
 from reelrank.pipeline.components import Move
 from reelrank.pipeline.context import FeedContext
 from reelrank.pipeline.executor import Pipeline, PipelineExecutor, PipelineResult
 from reelrank.pipeline.trace import StageRecord, Stopwatch
 from reelrank.ranking.formula_scorer import SIGNALS
+from reelrank.ranking.topic_preference_scorer import CONTROL_SIGNALS
 from reelrank.serving.cursor import Cursor, CursorCodec
 from reelrank.serving.explain import explain_item
 from reelrank.state.accounts import AccountDirectory, SocialGraph
@@ -70,8 +73,11 @@ class FeedService:
     def __init__(self, settings: Settings, pipelines: dict[Surface, Pipeline], executor: PipelineExecutor,
                  accounts: AccountDirectory, graph: SocialGraph, catalogue: Catalogue,
                  interest: InterestFeatures, seen: SeenFeatures, interest_vectors: InterestVectors,
-                 cursors: CursorCodec) -> None:
+                 cursors: CursorCodec, controls: ControlsReader | None = None,
+                 model_queries: ModelQueries | None = None) -> None:
         self._s = settings
+        self._model_queries = model_queries  # learned retrieval: user tower per request (None: no model)
+        self._controls = controls  # learned topic affinity for 'Your Algorithm' (None: controls only)
         self._pipelines = pipelines
         self._executor = executor
         self._accounts = accounts
@@ -90,13 +96,19 @@ class FeedService:
         if got is None:
             raise UnknownEntity("user", req.user_id)
         uid, user = got
-        query, session = self._interest.query(uid, fallback=self._interest_vectors.query_for(user.interests))
-        topics = {c for c in (self._cat.topics.find(t) for t in user.interests) if c > 0}
+        # Declared interests: onboarding plus topics added in 'Your Algorithm', minus muted ones.
+        declared = [t for t in dict.fromkeys([*user.interests, *user.controls.added]) if t not in user.controls.muted]
+        query, session = self._interest.query(uid, fallback=self._interest_vectors.query_for(declared))
+        topics = {c for c in (self._cat.topics.find(t) for t in declared) if c > 0}
+        ctl = controls_view(self._cat, user, self._controls.affinity(uid, user, now) if self._controls else {})
         return FeedContext(
             uid=uid, user=user, surface=req.surface, page_size=req.page_size, now=now, session_id=session_id,
             query=query, session=session, following=self._graph.following(uid),
             hidden_creators=self._graph.hidden_creators(uid), seen=self._seen.seen(uid, now),
             served=self._seen.served(session_id), interest_topics=topics, explain=req.explain,
+            topic_affinity=ctl.topic_affinity, muted_topics=ctl.muted, boosted_topics=ctl.boosted,
+            added_topics=ctl.added, never=ctl.never,
+            model_query=self._model_queries.query(user, session) if self._model_queries else None,
         )
 
     def feed(self, req: FeedRequest) -> tuple[FeedPage, PipelineResult]:
@@ -141,7 +153,9 @@ class FeedService:
             }
             if ctx.explain:
                 signals = {k: float(cands.columns[k][idx]) for k in SIGNALS if k in cands.columns}
-                item["explanation"] = explain_item(sources, signals, self._s.score, moves_by_pid.get(pid, []))
+                controls = {k: float(cands.columns[k][idx]) for k in CONTROL_SIGNALS if k in cands.columns}
+                item["explanation"] = explain_item(sources, signals, self._s.score, moves_by_pid.get(pid, []),
+                                                   controls=controls, topics=item["topics"])
             items.append(item)
         return items
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+import numpy as np
+
 
 class OnlineState(Protocol):
     def get(self, key: str) -> bytes | None: ...
@@ -40,3 +42,18 @@ class OnlineState(Protocol):
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None: ...
 
     def hgetall(self, key: str) -> dict[str, float]: ...
+
+    def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
+        """Members and scores whose score >= min_score (ZRANGEBYSCORE key min +inf WITHSCORES)."""
+        ...
+
+    # Counter arrays: a flat array of unsigned 32-bit counters under one key, addressed by offset, for
+    # dense per-post / per-creator counts and count-min sketches. Redis: a string read and written with
+    # BITFIELD (INCRBY u32 #offset n with OVERFLOW SAT; GET u32 #offset), grown on demand, zeros unset.
+    def array_incr(self, key: str, offsets: np.ndarray, amounts: np.ndarray, ttl_s: float | None = None) -> None:
+        """Add `amounts` (N,) non-negative ints at `offsets` (N,) (repeats add up; saturates at 2**32-1)."""
+        ...
+
+    def array_get(self, key: str, offsets: np.ndarray) -> np.ndarray:
+        """(N,) uint32 counters at `offsets`; 0 for a missing key or an offset never written."""
+        ...

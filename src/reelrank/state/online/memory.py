@@ -8,6 +8,11 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+_U32_MAX = np.iinfo(np.uint32).max
+_GROW = 1.5  # counter arrays grow by this factor, so growth copies are paid rarely
+
 
 class MemoryOnlineState:
     """Implements OnlineState (state/online/base.py) in memory.
@@ -107,6 +112,13 @@ class MemoryOnlineState:
                 return []
             return [m for m, s in z.items() if s >= min_score]
 
+    def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
+        with self._lock:
+            z = self._live(key)
+            if not isinstance(z, dict):
+                return {}
+            return {m: s for m, s in z.items() if s >= min_score}
+
     # -- hash counters ---------------------------------------------------------------------------
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
         with self._lock:
@@ -122,3 +134,40 @@ class MemoryOnlineState:
         with self._lock:
             h = self._live(key)
             return dict(h) if isinstance(h, dict) else {}
+
+    # -- counter arrays --------------------------------------------------------------------------
+    def array_incr(self, key: str, offsets: np.ndarray, amounts: np.ndarray, ttl_s: float | None = None) -> None:
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if len(offsets) == 0:
+            return
+        # Sum repeats first (unique + bincount: O(N log N) in the batch, whatever the offsets' span), then
+        # add with saturation in int64 so a hot counter sticks at 2**32-1 like BITFIELD OVERFLOW SAT.
+        idx, inverse = np.unique(offsets, return_inverse=True)
+        summed = np.bincount(inverse, weights=np.asarray(amounts, dtype=np.float64)).astype(np.int64)
+        hi = int(idx[-1])
+        with self._lock:
+            arr = self._live(key)
+            if not isinstance(arr, np.ndarray):
+                arr = np.zeros(int((hi + 1) * _GROW) + 16, dtype=np.uint32)  # calloc: untouched pages cost nothing
+            elif hi >= len(arr):
+                grown = np.zeros(max(hi + 1, int(len(arr) * _GROW)), dtype=np.uint32)
+                grown[: len(arr)] = arr
+                arr = grown
+            self._data[key] = arr
+            arr[idx] = np.minimum(arr[idx].astype(np.int64) + summed, _U32_MAX)
+            self._touch(key, ttl_s)
+
+    def array_get(self, key: str, offsets: np.ndarray) -> np.ndarray:
+        offsets = np.asarray(offsets, dtype=np.int64)
+        out = np.zeros(len(offsets), dtype=np.uint32)
+        with self._lock:
+            arr = self._live(key)
+            if isinstance(arr, np.ndarray) and len(offsets):
+                ok = offsets < len(arr)
+                out[ok] = arr[offsets[ok]]
+        return out
+
+    def nbytes(self, prefix: str = "") -> int:
+        """Bytes held by counter arrays whose key starts with `prefix` (for memory figures)."""
+        with self._lock:
+            return sum(v.nbytes for k, v in self._data.items() if isinstance(v, np.ndarray) and k.startswith(prefix))

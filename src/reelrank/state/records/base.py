@@ -143,4 +143,11 @@ class RecordStore(Protocol):
 
     def count_events(self) -> int: ...
 
+    # housekeeping --------------------------------------------------------------------------------
+    def maintain(self) -> None:
+        """Periodic housekeeping (PostgreSQL: create day partitions ahead, drop those past retention).
+        Cheap to call often: implementations rate-limit themselves. The engine's maintenance loop
+        calls it."""
+        ...
+
     def close(self) -> None: ...

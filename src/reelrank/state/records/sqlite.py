@@ -408,6 +408,10 @@ class SqliteRecordStore:
         return int(self._reader().execute("SELECT count(*) FROM events").fetchone()[0])
 
     # lifecycle -------------------------------------------------------------------------------------
+    def maintain(self) -> None:
+        """Nothing to do periodically: the embedded store keeps every event (no retention) and
+        SQLite checkpoints its WAL by itself."""
+
     def close(self) -> None:
         """Close the writer and every thread's reader. Idempotent; call it at shutdown, when no
         other thread is mid-query."""

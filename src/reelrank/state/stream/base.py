@@ -45,3 +45,9 @@ class EventStream(Protocol):
     def ack(self, group: str, entry_ids: Sequence[str]) -> int: ...
 
     def length(self) -> int: ...
+
+
+def entry_key(entry_id: str) -> tuple[int, int]:
+    """The order of an entry id: Redis ids "<ms>-<seq>" compare as (ms, seq), not as strings ("9-0" < "10-0")."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)

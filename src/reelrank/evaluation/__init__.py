@@ -1,0 +1,1 @@
+"""Offline evaluation: leave-one-out split, ranking metrics, baselines, the funnel replay, reports."""

@@ -1,0 +1,158 @@
+"""Online state in Redis, for server mode: every serving process and worker sees the same values.
+
+A thin adapter: each OnlineState call is one Redis command, or one MULTI/EXEC pipeline when it is
+several (LPUSH + LTRIM + PEXPIRE), so a call costs one round trip and readers never see a list
+pushed but not yet trimmed. Memory stays bounded the way the in-process state bounds it: lists are
+capped with LTRIM, sorted sets trimmed to their highest scores with ZREMRANGEBYRANK, and TTLs are
+Redis's own (no sweep needed). Vectors are raw float32 bytes, exactly as given.
+
+Every key is `<prefix>:<key>`, so several deployments (or test runs) can share one Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import redis
+
+_U32_MAX = int(np.iinfo(np.uint32).max)
+_BITFIELD_CHUNK = 512  # sub-commands per BITFIELD call: bounds one command's size and server time
+
+
+def _ms(ttl_s: float) -> int:
+    return max(1, round(ttl_s * 1000))  # PEXPIRE 0 would delete the key at once
+
+
+class RedisOnlineState:
+    """Implements OnlineState (state/online/base.py) on Redis. Thread-safe (redis-py pools connections)."""
+
+    def __init__(self, url: str, prefix: str = "reelrank", *, max_connections: int = 32,
+                 timeout_s: float = 5.0) -> None:  # fmt: skip
+        self._prefix = f"{prefix}:"
+        # A blocking pool caps connections per process (many processes share one Redis) and makes a
+        # burst wait for a free connection instead of opening hundreds.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=timeout_s, socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s, health_check_interval=30,
+        )  # fmt: skip
+        # Any: redis-py annotates replies as unions of sync/async and str/bytes; with the default
+        # decode_responses=False they are bytes, converted at each method's edge.
+        self._r: Any = redis.Redis(connection_pool=pool)
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    @staticmethod
+    def _expire(pipe: Any, key: str, ttl_s: float | None) -> None:
+        if ttl_s is not None:
+            pipe.pexpire(key, _ms(ttl_s))
+
+    def sweep(self) -> int:
+        """Redis expires keys by itself; kept so the engine's maintenance loop needs no special case."""
+        return 0
+
+    # -- strings -------------------------------------------------------------------------------
+    def get(self, key: str) -> bytes | None:
+        value = self._r.get(self._k(key))
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
+        # Without px, SET clears an earlier TTL: the same as the in-process state.
+        self._r.set(self._k(key), value, px=None if ttl_s is None else _ms(ttl_s))
+
+    def delete(self, key: str) -> None:
+        self._r.delete(self._k(key))
+
+    # -- capped lists --------------------------------------------------------------------------
+    def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
+        k = self._k(key)
+        with self._r.pipeline(transaction=True) as pipe:
+            if values:
+                pipe.lpush(k, *values)  # LPUSH a b c leaves c first: the last value ends up first
+            pipe.ltrim(k, 0, maxlen - 1)
+            self._expire(pipe, k, ttl_s)
+            pipe.execute()
+
+    def list_range(self, key: str, count: int) -> list[bytes]:
+        if count <= 0:
+            return []  # LRANGE 0 -1 would return the whole list
+        return list(self._r.lrange(self._k(key), 0, count - 1))
+
+    # -- sorted sets of integer members ----------------------------------------------------------
+    def zadd(
+        self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
+    ) -> None:
+        k = self._k(key)
+        with self._r.pipeline(transaction=True) as pipe:
+            if members:
+                pipe.zadd(k, {int(m): float(s) for m, s in members.items()})
+            if maxlen is not None:
+                # Ranks are ascending by score: removing 0 .. -(maxlen+1) keeps the maxlen highest.
+                pipe.zremrangebyrank(k, 0, -(maxlen + 1))
+            self._expire(pipe, k, ttl_s)
+            pipe.execute()
+
+    def zmembers_above(self, key: str, min_score: float) -> list[int]:
+        return [int(m) for m in self._r.zrangebyscore(self._k(key), min_score, "+inf")]
+
+    def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
+        rows = self._r.zrangebyscore(self._k(key), min_score, "+inf", withscores=True)
+        return {int(m): float(s) for m, s in rows}
+
+    # -- hash counters ---------------------------------------------------------------------------
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        k = self._k(key)
+        with self._r.pipeline(transaction=True) as pipe:
+            for f, v in fields.items():
+                pipe.hincrbyfloat(k, f, float(v))
+            self._expire(pipe, k, ttl_s)
+            pipe.execute()
+
+    def hgetall(self, key: str) -> dict[str, float]:
+        return {f.decode(): float(v) for f, v in self._r.hgetall(self._k(key)).items()}
+
+    # -- counter arrays --------------------------------------------------------------------------
+    def array_incr(self, key: str, offsets: np.ndarray, amounts: np.ndarray, ttl_s: float | None = None) -> None:
+        """BITFIELD INCRBY u32 with OVERFLOW SAT: a hot counter sticks at 2**32-1 instead of wrapping.
+        Repeated offsets are summed first, so each counter is one sub-command."""
+        offs = np.asarray(offsets, dtype=np.int64)
+        if len(offs) == 0:
+            return
+        uniq, inv = np.unique(offs, return_inverse=True)
+        sums = np.bincount(inv, weights=np.asarray(amounts, dtype=np.float64)).astype(np.int64)
+        keep = sums > 0
+        uniq, sums = uniq[keep], np.minimum(sums[keep], _U32_MAX)
+        k = self._k(key)
+        with self._r.pipeline(transaction=True) as pipe:
+            for i in range(0, len(uniq), _BITFIELD_CHUNK):
+                args: list[Any] = ["BITFIELD", k, "OVERFLOW", "SAT"]
+                for o, a in zip(uniq[i : i + _BITFIELD_CHUNK].tolist(), sums[i : i + _BITFIELD_CHUNK].tolist(),
+                                strict=True):  # fmt: skip
+                    args += ["INCRBY", "u32", f"#{o}", a]
+                pipe.execute_command(*args)
+            self._expire(pipe, k, ttl_s)
+            pipe.execute()
+
+    def array_get(self, key: str, offsets: np.ndarray) -> np.ndarray:
+        """BITFIELD_RO GET u32 (read-only: allowed on replicas); 0 for a missing key or offset."""
+        offs = np.asarray(offsets, dtype=np.int64).tolist()
+        out = np.zeros(len(offs), dtype=np.uint32)
+        if not offs:
+            return out
+        k = self._k(key)
+        with self._r.pipeline(transaction=False) as pipe:
+            for i in range(0, len(offs), _BITFIELD_CHUNK):
+                args: list[Any] = ["BITFIELD_RO", k]
+                for o in offs[i : i + _BITFIELD_CHUNK]:
+                    args += ["GET", "u32", f"#{o}"]
+                pipe.execute_command(*args)
+            values = [v for chunk in pipe.execute() for v in chunk]
+        out[:] = values
+        return out
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._r.close()
+        self._r.connection_pool.disconnect()

@@ -1,0 +1,1 @@
+"""The real-time layer's plumbing: the event codec, stream consumers and the layer that wires them."""

@@ -1,0 +1,34 @@
+"""Writes a trained model as a versioned artifact (models/registry.py) and optionally makes it current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from reelrank.models.config import TwoTowerConfig
+from reelrank.models.registry import ModelRegistry, stamp, write_json
+from reelrank.models.two_tower import TwoTowerModel
+
+
+def export_model(registry: ModelRegistry, cfg: TwoTowerConfig, model: TwoTowerModel, item_vecs: np.ndarray,
+                 post_ids: list[str], active: np.ndarray, known_posts: list[str], known_users: list[str],
+                 metrics: dict[str, Any], window: dict[str, Any], make_current: bool = True) -> tuple[str, Path]:
+    """item_vecs (P, D) by pid; the live posts' vectors go into the artifact keyed by external post id."""
+    rows = np.flatnonzero(active)  # (N,) pids of live posts
+    with registry.new_version() as (version, tmp):
+        (tmp / "config.json").write_text(cfg.to_json())
+        torch.save(model.state_dict(), tmp / "weights.pt")
+        np.savez(tmp / "item_vectors.npz", post_ids=np.asarray([post_ids[r] for r in rows]),
+                 vectors=item_vecs[rows].astype(np.float32))
+        np.savez(tmp / "ids.npz", known_posts=np.asarray(known_posts, dtype=str),
+                 known_users=np.asarray(known_users, dtype=str))
+        write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / "data_window.json", window)
+        write_json(tmp / "meta.json", {**stamp(), "version": version, "kind": "two_tower",
+                                       "torch": torch.__version__, "dim": cfg.dim})
+    if make_current:
+        registry.set_current(version)
+    return version, registry.path(version)

@@ -1,0 +1,1 @@
+"""Trend detection: engagement velocity against the creator's own baseline, and the trending pool."""
