@@ -49,6 +49,7 @@ from common import (
     ensure_store,
     histogram_delta,
     pct,
+    print_footer,
     print_header,
     print_table,
     rss_mib,
@@ -117,6 +118,7 @@ def funnel_inprocess(runner: FeedRunner, users: list[str]) -> None:
     retrieval_wall: list[float] = []
     assembly: list[float] = []
     degraded = 0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for u in users:
         ms, _, result = runner.run(u)
         totals.append(ms)
@@ -137,6 +139,7 @@ def funnel_inprocess(runner: FeedRunner, users: list[str]) -> None:
                 # The traced 'page' time is measured from the end of 'context', so it includes the whole
                 # pipeline run (see the report); page assembly alone is what remains after the pipeline.
                 assembly.append(rec.ms - pipeline_ms)
+    cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
     rows: list[list[Any]] = []
     for k, v in stage_ms.items():
         n = stage_n.get(k)
@@ -157,7 +160,9 @@ def funnel_inprocess(runner: FeedRunner, users: list[str]) -> None:
     p99s = [pct(totals[i * r : (i + 1) * r], 99) for i in range(ROUNDS)]
     print_table(f"a. total latency over {ROUNDS} rounds of {r} requests: median [min - max] of the rounds",
                 ["", "ms"], [["p50", spread(p50s)], ["p99", spread(p99s)],
-                             ["throughput, 1 caller (req/s)", f"{1000.0 * len(totals) / sum(totals):.0f}"]])
+                             ["throughput, 1 caller (req/s)", f"{1000.0 * len(totals) / sum(totals):.0f}"],
+                             ["process CPU per request (all threads)", f"{1000.0 * cpu_s / len(users):.2f}"],
+                             ["process cores while running (CPU s / wall s)", f"{cpu_s / wall_s:.2f}"]])
 
 
 # -- b. exact vs ANN ----------------------------------------------------------------------------------
@@ -492,7 +497,8 @@ def http_bench(store: BenchStore, args: argparse.Namespace) -> None:
                                  float("nan"))
                 rows.append([c, res["requests"], res["requests"] / res["seconds"], res["p50"], res["p90"],
                              res["p99"], res["max"], res["errors"], feed_mean,
-                             (cpu1 - cpu0) / res["seconds"], res["client_cpu"] / res["seconds"]])
+                             (cpu1 - cpu0) / res["seconds"], res["requests"] / max(cpu1 - cpu0, 1e-9),
+                             res["client_cpu"] / res["seconds"]])
                 for (n, labels), (m, _) in delta.items():
                     if n == "reelrank_stage_latency_ms":
                         lab = dict(labels)
@@ -502,7 +508,7 @@ def http_bench(store: BenchStore, args: argparse.Namespace) -> None:
                         f"(client-side latency; 'cores' = CPU seconds per wall second; 2 cores are shared by "
                         f"server and load generator)",
                         ["concurrency", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
-                         "engine mean ms", "server cores", "loadgen cores"], rows)
+                         "engine mean ms", "server cores", "req per server CPU-s", "loadgen cores"], rows)
             order = sorted(stage_rows, key=_stage_order)
             print_table("c. mean ms per funnel stage under load (server /metrics: reelrank_stage_latency_ms "
                         "sum/count deltas per level; sources run in parallel)",
@@ -595,6 +601,7 @@ def main() -> None:
         inprocess(store, args)
     if not args.skip_http:
         http_bench(store, args)
+    print_footer()
 
 
 if __name__ == "__main__":

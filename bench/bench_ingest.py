@@ -44,6 +44,7 @@ from common import (
     cpu_seconds,
     ensure_store,
     pct,
+    print_footer,
     print_header,
     print_table,
     scratch_copy,
@@ -158,7 +159,7 @@ def http_ingest(data_dir: Path, gen: EventFactory, args: argparse.Namespace) -> 
         rows = []
         for size in sizes:
             for n_clients in clients:
-                rates, lats, cores, client_cores = [], [], [], []
+                rates, lats, cores, client_cores, per_cpu = [], [], [], [], []
                 for _ in range(args.runs):
                     bodies = [[orjson.dumps({"events": b}) for b in gen.batches(args.events_per_run, size)]
                               for _ in range(n_clients)]
@@ -168,15 +169,16 @@ def http_ingest(data_dir: Path, gen: EventFactory, args: argparse.Namespace) -> 
                     rates.append(accepted / secs)
                     lats.extend(lat)
                     cores.append((c1 - c0) / secs)
+                    per_cpu.append(accepted / max(c1 - c0, 1e-9))
                     client_cores.append(((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)) / secs)
                 rows.append([size, n_clients, args.runs, spread(rates), pct(lats, 50), pct(lats, 99),
-                             float(np.median(cores)), float(np.median(client_cores)),
+                             float(np.median(cores)), float(np.median(per_cpu)), float(np.median(client_cores)),
                              "yes" if np.median(rates) >= GOAL else "no"])
         print_table(f"HTTP POST /v1/events on `reelrank serve` (one uvicorn process): {args.events_per_run:,} "
                     f"events per client per run; events/s = accepted events / wall time of the run; "
                     f"'cores' = CPU seconds per wall second (server and client share 2 cores)",
                     ["batch", "clients", "runs", "events/s median [min - max]", "request p50 ms", "request p99 ms",
-                     "server cores", "client cores", f">= {GOAL:,}/s"], rows)
+                     "server cores", "events per server CPU-s", "client cores", f">= {GOAL:,}/s"], rows)
 
         # A single like per request: what an app sending events one by one sees.
         lat = []
@@ -198,12 +200,15 @@ def http_ingest(data_dir: Path, gen: EventFactory, args: argparse.Namespace) -> 
 
 
 # -- in-process ---------------------------------------------------------------------------------------
-def timed_runs(fn: Callable[[], int], runs: int) -> list[float]:
+def timed_runs(fn: Callable[[], int], runs: int, per_cpu: list[float] | None = None) -> list[float]:
+    """events/s of each run; events per CPU-second of this process appended to `per_cpu`."""
     rates = []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         n = fn()
         rates.append(n / (time.perf_counter() - t))
+        if per_cpu is not None:
+            per_cpu.append(n / max(time.process_time() - c, 1e-9))
     return rates
 
 
@@ -223,20 +228,22 @@ def inprocess_ingest(data_dir: Path, gen: EventFactory, args: argparse.Namespace
         rows = []
         for size in sizes:
             # ingest() of pre-built Event objects (the engine's cost), then the JSON body validated first
-            rates_obj, rates_json = [], []
+            rates_obj, rates_json, cpu_obj, cpu_json = [], [], [], []
             for _ in range(args.runs):
                 batches = [[Event.model_validate(e) for e in b] for b in gen.batches(args.events_per_run, size)]
-                rates_obj += timed_runs(lambda batches=batches: sum(writer.ingest(b).accepted for b in batches), 1)
+                rates_obj += timed_runs(lambda batches=batches: sum(writer.ingest(b).accepted for b in batches), 1,
+                                        cpu_obj)
                 bodies = [orjson.dumps({"events": b}) for b in gen.batches(args.events_per_run, size)]
                 rates_json += timed_runs(
                     lambda bodies=bodies: sum(writer.ingest(EventsBatch.model_validate_json(x).events).accepted
-                                              for x in bodies), 1)
+                                              for x in bodies), 1, cpu_json)
             rows.append([size, "ingest(pre-built Event objects)", args.runs, spread(rates_obj),
-                         "yes" if np.median(rates_obj) >= GOAL else "no"])
+                         float(np.median(cpu_obj)), "yes" if np.median(rates_obj) >= GOAL else "no"])
             rows.append([size, "validate JSON body + ingest (server work minus HTTP)", args.runs, spread(rates_json),
-                         "yes" if np.median(rates_json) >= GOAL else "no"])
+                         float(np.median(cpu_json)), "yes" if np.median(rates_json) >= GOAL else "no"])
         print_table(f"in-process engine.event_writer.ingest, {args.events_per_run:,} events per run, one thread",
-                    ["batch", "path", "runs", "events/s median [min - max]", f">= {GOAL:,}/s"], rows)
+                    ["batch", "path", "runs", "events/s median [min - max]", "events per CPU-s", f">= {GOAL:,}/s"],
+                    rows)
         split_steps(engine, gen, args)
         visibility(engine, gen, args)
     finally:
@@ -331,8 +338,7 @@ def main() -> None:
     finally:
         if not args.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    load = os.getloadavg()
-    print(f"\nload avg at the end (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print_footer()
 
 
 if __name__ == "__main__":

@@ -95,9 +95,28 @@ def machine_info() -> dict[str, str]:
         "memory": mem,
         "python": platform.python_version(),
         "numpy / faiss": f"{np.__version__} / {faiss_v}",
+        "code": _git_state(),
         "thread env (BLAS/OpenMP)": threads,
         "load avg at start (1/5/15 min)": f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
     }
+
+
+def _git_state() -> str:
+    """Commit plus how many tracked files differ from it: the tree moves while others work in it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=30).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"git {head or '?'}" + (f" + {len(dirty)} modified tracked files" if dirty else " (clean)")
+
+
+def print_footer() -> None:
+    load = os.getloadavg()
+    print(f"\nload avg at the end (1/5/15 min): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}", flush=True)
 
 
 def reproduce_command() -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from reelrank.cli_db import db_app
+from reelrank.cli_ml import eval_cmd, import_app, model_app, train_app
 from reelrank.config import Settings
 
 app = typer.Typer(help="reelrank: a real-time recommendation engine for Reels and Explore feeds.",
@@ -116,6 +117,10 @@ def snapshot(data_dir: DataDir = None) -> None:
 
 
 app.add_typer(db_app, name="db")  # `reelrank db upgrade|status|maintain` (server mode, cli_db.py)
+app.add_typer(import_app, name="import")  # `reelrank import movielens|interactions` (cli_ml.py)
+app.add_typer(train_app, name="train")  # `reelrank train retrieval`
+app.add_typer(model_app, name="model")  # `reelrank model list|use|reload`
+app.command("eval")(eval_cmd)  # `reelrank eval`: leave-one-out, baselines, report
 
 if __name__ == "__main__":
     app()

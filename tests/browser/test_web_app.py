@@ -118,6 +118,8 @@ def test_reels_learn_from_likes_and_explain_why(server: LiveServer, browser: Any
                                    arg=art.locator(".rail-btn.like").element_handle())
             liked += 1
             if liked == 1:
+                page.mouse.move(5, 300)  # no hover highlight in the picture
+                time.sleep(0.3)
                 page.screenshot(path=str(artifacts / "phone-reels-liked.png"))
         if i < len(first) - 1:
             page.keyboard.press("j")
@@ -258,12 +260,14 @@ def test_your_algorithm_panel_steers_the_feed(server: LiveServer, browser: Any, 
 
 def test_inspector_shows_every_stage(server: LiveServer, browser: Any, artifacts: Path) -> None:
     user_id = create_user_via_api(server, likes_topic="cooking")
-    served_before = server.engine.feed_service  # noqa: F841 (the inspector must not serve anything)
+    pages_served = lambda: sum(  # noqa: E731
+        s.value for m in server.engine.metrics.feed_requests.collect() for s in m.samples if s.name.endswith("_total"))
+    served_before = pages_served()
     ctx, page, errors = new_page(browser, DESKTOP)
     page.goto(f"{server.url}/app/inspector.html?user={user_id}")
     page.locator("#final-page tbody tr").first.wait_for()
     data = page.evaluate("() => window.rr.inspect")
-    assert data["read_only"] is True
+    assert data["read_only"] is True and pages_served() == served_before  # inspecting serves nothing
     # Candidates per source, with their source scores.
     for src in data["sources"]:
         table = page.locator(f"#source-{src['name']}")

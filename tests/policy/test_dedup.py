@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from reelrank.config import InterestSettings
 from reelrank.engine import Engine
 from reelrank.serving.app import create_app
-from tests.conftest import make_settings
+from tests.policy.conftest import patient_settings
 from tests.serving.helpers import event, feed, world
 
 
@@ -29,7 +29,7 @@ def test_seen_posts_stay_away_across_sessions_within_the_window(client: TestClie
 
 
 def test_the_seen_window_is_configurable(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, interest=InterestSettings(seen_window_s=3600.0))
+    settings = patient_settings(tmp_path, interest=InterestSettings(seen_window_s=3600.0))
     engine = Engine(settings)
     try:
         with TestClient(create_app(engine)) as client:
@@ -67,7 +67,7 @@ def test_a_reported_post_never_returns_to_the_reporter(client: TestClient) -> No
 
 
 def test_past_the_threshold_a_post_is_hidden_from_everyone_durably(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, report_threshold=2)
+    settings = patient_settings(tmp_path, report_threshold=2)
     engine = Engine(settings)
     with TestClient(create_app(engine)) as client:
         world(client, per_topic=3)

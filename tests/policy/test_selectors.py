@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from collections import Counter
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from reelrank.domain import Surface, User
 from reelrank.pipeline.candidates import Candidates
+from reelrank.pipeline.components import Selector
 from reelrank.pipeline.context import FeedContext
 from reelrank.policy.selectors.creator_spacing_selector import CreatorSpacingSelector
 from reelrank.policy.selectors.exploration_slot_selector import ExplorationSlotSelector
@@ -40,7 +42,9 @@ class Vectors:
         return v
 
 
-def world(topics: list[int], creators: list[int], sources: list[int], scores: list[float]):
+def world(topics: list[int], creators: list[int], sources: list[int],
+          scores: list[float]) -> tuple[Any, Candidates, np.ndarray]:
+    """A stand-in catalogue (the two columns the selectors read), candidates and their score order."""
     n = len(topics)
     cat = types.SimpleNamespace(primary_topic=np.asarray([0, *topics], np.int32),
                                 creator=np.asarray([0, *creators], np.int64))
@@ -84,7 +88,7 @@ def test_slots_bring_an_eligible_post_to_its_reserved_position() -> None:
 def test_topic_quota_holds_whenever_there_is_enough_variety(data, k: int) -> None:
     topics, creators, sources, scores = data
     cat, cands, order = world(topics, creators, sources, scores)
-    out = TopicQuotaSelector(cat, 0.3).select(ctx(k), cands, order, k).order  # type: ignore[arg-type]
+    out = TopicQuotaSelector(cat, 0.3).select(ctx(k), cands, order, k).order
     assert sorted(out.tolist()) == sorted(set(out.tolist())) and set(out.tolist()) <= set(order.tolist())
     cap = topic_cap(0.3, k)
     available = sum(min(c, cap) for c in Counter(topics).values())
@@ -99,9 +103,9 @@ def test_topic_quota_holds_whenever_there_is_enough_variety(data, k: int) -> Non
 def test_the_whole_chain_gives_a_full_page_of_unique_candidates(data, k: int) -> None:
     topics, creators, sources, scores = data
     cat, cands, order = world(topics, creators, sources, scores)
-    chain = [MmrSelector(Vectors(cat.primary_topic), 0.7, 200), TrendSlotSelector(TREND, 0.1),
-             FreshSlotSelector(FRESH, 0.1), ExplorationSlotSelector(EXPLORE, 0.1),
-             TopicQuotaSelector(cat, 0.3), CreatorSpacingSelector(cat, 3)]  # type: ignore[arg-type]
+    chain: list[Selector] = [MmrSelector(Vectors(cat.primary_topic), 0.7, 200), TrendSlotSelector(TREND, 0.1),
+                             FreshSlotSelector(FRESH, 0.1), ExplorationSlotSelector(EXPLORE, 0.1),
+                             TopicQuotaSelector(cat, 0.3), CreatorSpacingSelector(cat, 3)]
     c = ctx(k)
     for sel in chain:
         order = sel.select(c, cands, order, k).order

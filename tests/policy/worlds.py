@@ -12,10 +12,22 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from reelrank.domain import Edge, EdgeKind, Event, EventKind, Post, PostKind, PostStatus, Report, TopicControls, User
+from reelrank.domain import (
+    Edge,
+    EdgeKind,
+    Event,
+    EventKind,
+    Post,
+    PostKind,
+    PostStatus,
+    Report,
+    TopicControls,
+    User,
+    UserSettings,
+)
 from reelrank.engine import Engine
 from reelrank.simulation.safety_audit import SafetyAudit
-from tests.conftest import make_settings
+from tests.policy.conftest import patient_settings
 
 REGIONS = ("US", "GB", "IN")
 TOPICS = ("cooking", "football", "travel", "music")
@@ -46,8 +58,8 @@ def users(draw: st.DrawFn, n: int) -> list[User]:
             birth_year=draw(st.sampled_from([None, YEAR - 15, YEAR - 30])),
             interests=draw(st.lists(st.sampled_from(TOPICS), max_size=2, unique=True)),
             is_private=draw(st.booleans()),
-            settings={"show_sensitive": draw(st.booleans()),
-                      "hidden_categories": draw(st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True))},
+            settings=UserSettings(show_sensitive=draw(st.booleans()), hidden_categories=draw(
+                st.lists(st.sampled_from(CATEGORIES), max_size=2, unique=True))),
             controls=TopicControls(muted=draw(st.lists(st.sampled_from(TOPICS), max_size=1))),
         ))
     return out
@@ -101,7 +113,7 @@ def loaded(world: SmallWorld, close: bool = True) -> Iterator[tuple[Engine, Safe
     """An engine holding the world (through its writers) and an audit that knows the same facts.
     With close=False the caller closes the engine (e.g. to restart it on the same data)."""
     with tempfile.TemporaryDirectory() as d:
-        engine = Engine(make_settings(Path(d), report_threshold=THRESHOLD))
+        engine = Engine(patient_settings(Path(d), report_threshold=THRESHOLD))
         try:
             audit = SafetyAudit.of(world.users, world.posts, THRESHOLD)
             engine.account_writer.put_users(world.users)

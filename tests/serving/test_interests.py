@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from reelrank.config import Settings
+from tests.policy.conftest import patient_settings
 from tests.serving.helpers import event, feed, post, user, world
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """These tests judge what the next page shows, not latency: no source misses its deadline."""
+    return patient_settings(tmp_path / "data")
 
 EXPLORE = {"surface": "explore"}
 
@@ -15,13 +25,13 @@ EXPLORE = {"surface": "explore"}
 def interests(client: TestClient, user_id: str) -> dict[str, Any]:
     r = client.get(f"/v1/users/{user_id}/interests")
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def patch(client: TestClient, user_id: str, **body: list[str]) -> dict[str, Any]:
     r = client.patch(f"/v1/users/{user_id}/interests", json=body)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def topics(page: dict[str, Any]) -> Counter:
@@ -58,7 +68,9 @@ def test_new_user_gets_a_plain_answer(client: TestClient) -> None:
     user(client, "newbie", interests=["travel"])
     view = interests(client, "newbie")
     check_contract(view, "newbie")
-    assert [(t["topic"], t["origin"], t["evidence"]) for t in view["topics"]] == [("travel", "onboarding", [])]
+    [travel] = view["topics"]
+    assert (travel["topic"], travel["origin"], travel["state"]) == ("travel", "onboarding", "normal")
+    assert [(e["post_id"], e["kind"]) for e in travel["evidence"]] == [("", "onboarding")]  # picked at sign-up
     assert "travel" in view["summary"]
     assert client.get("/v1/users/nobody/interests").status_code == 404
 

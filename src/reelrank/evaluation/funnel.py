@@ -40,7 +40,7 @@ from reelrank.pipeline.definitions import FunnelDeps, build_pipeline
 from reelrank.pipeline.executor import PipelineExecutor
 from reelrank.state.online.memory import MemoryOnlineState
 
-DEPTH = 200  # candidates kept per case (HR@100 needs the top 100)
+DEPTH = 100  # page size asked of the pipeline (HR@100 needs the top 100; all candidates are kept anyway)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class FunnelOutput:
         ranks = np.full(len(cases), np.inf)
         top = np.full((len(cases), TOP_K), -1, np.int64)
         for i, c in enumerate(cases):
-            s = self.base[i] + weight * self.learned[i]
+            s = self.base[i].astype(np.float64) + weight * self.learned[i]
             order = np.argsort(-s, kind="stable")
             top[i, : min(TOP_K, len(order))] = self.pids[i][order[:TOP_K]]
             hit = np.flatnonzero(self.pids[i] == c.target)
@@ -91,11 +91,9 @@ class FunnelReplay:
                 cands = res.cands
                 score = cands.columns.get("score", np.zeros(len(cands), np.float32))
                 learned = cands.columns.get("learned", np.zeros(len(cands), np.float32))
-                keep = np.argsort(-(score + 10.0 * learned), kind="stable")[:DEPTH]  # generous: any weight's top
-                keep = np.union1d(keep, np.argsort(-score, kind="stable")[:DEPTH])
-                out.pids.append(cands.pids[keep])
-                out.base.append(score[keep].astype(np.float64))
-                out.learned.append(learned[keep].astype(np.float64))
+                out.pids.append(cands.pids.copy())  # every scored candidate: any weight's order can be rebuilt
+                out.base.append(score.astype(np.float32))
+                out.learned.append(learned.astype(np.float32))
         return out
 
     def _context(self, c: Case, user_vec: np.ndarray, now: float) -> FeedContext:

@@ -8,6 +8,7 @@ the very last action counts. The retrieval query blends the two.
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -52,6 +53,10 @@ class InterestFeatures:
         self._vectors = vectors
         self._dim = dim
         self._s = settings
+        # Long-term vectors are read, updated and written back: concurrent ingest calls (the server's
+        # worker threads) must not interleave on one user, or one batch's update is lost. Processes
+        # sharing Redis state would need the update as one server-side script (not done yet).
+        self._lock = threading.Lock()
 
     @staticmethod
     def _lt_key(uid: int) -> str:
@@ -79,6 +84,10 @@ class InterestFeatures:
             self._state.push_capped(self._session_key(uid), packed, self._s.session_len, self._s.session_ttl_s)
 
     def _update_long_term(self, uid: int, items: list[Interaction], vecs: np.ndarray) -> None:
+        with self._lock:
+            self._fold_long_term(uid, items, vecs)
+
+    def _fold_long_term(self, uid: int, items: list[Interaction], vecs: np.ndarray) -> None:
         key = self._lt_key(uid)
         raw = self._state.get(key)
         if raw is None:

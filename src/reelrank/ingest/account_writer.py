@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from reelrank.domain import Edge, EdgeKind, PostStatus, Report, User, UserPatch
+from reelrank.domain import Edge, EdgeKind, PostStatus, Report, TopicControls, User, UserPatch
 from reelrank.features.user_controls import with_hidden_posts
 from reelrank.ingest.errors import BatchRejected, ItemError, UnknownEntity
 from reelrank.state.accounts import AccountDirectory, SocialGraph
@@ -24,12 +24,15 @@ class AccountWriter:
         self._lock = threading.Lock()
         self._rmw_lock = threading.RLock()  # read-modify-write of one account (patches, user controls)
 
-    def put_users(self, users: Sequence[User]) -> list[int]:
+    def put_users(self, users: Sequence[User], *, keep_controls: bool = True) -> list[int]:
+        """Create or replace accounts. `keep_controls`: a user sent without controls (or with empty
+        ones) keeps the stored 'Your Algorithm' choices; update_user writes them as given."""
         ids = [u.user_id for u in users]
         if len(set(ids)) != len(ids):
             dup = next(i for i, u in enumerate(ids) if ids.index(u) != i)
             raise BatchRejected("users", [ItemError(dup, "user_id", f"'{ids[dup]}' appears twice in the batch")])
-        users = [self._keep_controls(u) for u in users]
+        if keep_controls:
+            users = [self._keep_controls(u) for u in users]
         with self._lock:
             uids = self._records.upsert_users(users)
             for uid, u in zip(uids, users, strict=True):
@@ -37,8 +40,9 @@ class AccountWriter:
         return uids
 
     def _keep_controls(self, user: User) -> User:
-        """A platform's write that does not mention `controls` keeps the person's own choices."""
-        if "controls" in user.model_fields_set:
+        """A platform's write that does not set `controls` (or sends them empty, e.g. a default dump)
+        keeps the person's own choices; PATCH /v1/users/{id}/interests is how they change."""
+        if "controls" in user.model_fields_set and user.controls != TopicControls():
             return user
         got = self._accounts.get(user.user_id)
         if got is None or got[1].controls == user.controls:
@@ -51,7 +55,7 @@ class AccountWriter:
             _, user = self.get_user(user_id)
             updated = change(user)
             if updated is not user:
-                self.put_users([updated])
+                self.put_users([updated], keep_controls=False)
             return updated
 
     def hide_posts(self, user_id: str, post_ids: Sequence[str]) -> None:

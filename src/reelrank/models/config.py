@@ -21,11 +21,11 @@ class TwoTowerConfig:
     buckets: ItemBuckets = field(default_factory=ItemBuckets)
     # training
     epochs: int = 20
-    batch_size: int = 128  # sequences (windows) per step
-    lr: float = 2e-3
+    batch_size: int = 64  # sequences (windows) per step: more steps per epoch learn faster on small data
+    lr: float = 3e-3
     weight_decay: float = 1e-4
-    in_batch_negatives: int = 512  # K: negatives drawn from the batch's positives (popularity-distributed)
-    uniform_negatives: int = 512  # M: negatives drawn uniformly from the catalogue
+    in_batch_negatives: int = 256  # K: negatives drawn from the batch's positives (popularity-distributed)
+    uniform_negatives: int = 256  # M: negatives drawn uniformly from the catalogue
     logq_correction: bool = True
     init_temperature: float = 0.07
     learn_temperature: bool = True

@@ -47,6 +47,12 @@ class ItemTower(nn.Module):
         self.kind_emb = nn.Embedding(N_POST_KINDS, d)
         self.dur_emb = nn.Embedding(DURATION_BUCKETS, d)
         self.age_emb = nn.Embedding(AGE_BUCKETS, d)
+        # LayerNorm first: the small-init embeddings would otherwise be drowned by the MLP's biases and
+        # every post would start at nearly the same vector (mean cosine ~0.98), stalling training.
+        # A linear skip path keeps the output centred (GELU's positive mean would give every post a
+        # shared direction).
+        self.norm = nn.LayerNorm(5 * d)
+        self.skip = nn.Linear(5 * d, d, bias=False)
         self.mlp = nn.Sequential(nn.Linear(5 * d, 2 * d), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(2 * d, d))
         self.id_dropout = cfg.id_dropout
         for emb in (self.id_emb, self.creator_emb, self.kind_emb, self.dur_emb, self.age_emb):
@@ -63,7 +69,8 @@ class ItemTower(nn.Module):
         topic = self.topic_emb(topics) / n_topics  # (n, d) mean over the post's topics
         dense = self.kind_emb(x["kind"]) + self.dur_emb(x["duration"]) + self.age_emb(x["age"])  # (n, d)
         h = torch.cat([ids, self.creator_emb(x["creator_hash"]), topic, self.content(x["content"]), dense], 1)
-        return F.normalize(self.mlp(h), dim=-1)  # (n, 5d) -> (n, d)
+        h = self.norm(h)
+        return F.normalize(self.skip(h) + self.mlp(h), dim=-1)  # (n, 5d) -> (n, d)
 
 
 class _Block(nn.Module):

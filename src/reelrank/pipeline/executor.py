@@ -44,8 +44,8 @@ class Pipeline:
                              "(safety=SafetyFilters(...), see pipeline/safety.py)")
         if len(self.sources) > MAX_SOURCES:
             raise ValueError(f"at most {MAX_SOURCES} sources per pipeline")
-        names = [c.name for c in (*self.sources, *self.safety.filters, *self.filters, *self.scorers,
-                                  *self.selectors)]
+        names = [*(c.name for c in self.sources), *self.safety.names, *(c.name for c in self.filters),
+                 *(c.name for c in self.scorers), *(c.name for c in self.selectors)]
         if len(set(names)) != len(names):
             raise ValueError(f"component names must be unique in a pipeline: {names}")
 

@@ -11,7 +11,14 @@ from starlette.responses import Response
 
 from reelrank import __version__
 from reelrank.engine import Engine
-from reelrank.serving import routes_catalogue, routes_feed, routes_inspect, routes_interests, routes_web
+from reelrank.serving import (
+    routes_catalogue,
+    routes_feed,
+    routes_inspect,
+    routes_interests,
+    routes_models,
+    routes_web,
+)
 from reelrank.serving.errors import install_error_handlers
 from reelrank.serving.responses import JsonResponse
 
@@ -41,6 +48,7 @@ def create_app(engine: Engine, own_engine: bool = False) -> FastAPI:
     app.include_router(routes_feed.router)
     app.include_router(routes_interests.router)  # 'Your Algorithm'
     app.include_router(routes_inspect.router)
+    app.include_router(routes_models.router)  # learned retrieval: status, reload
     routes_web.install(app)  # /v1/posts?ids=, /v1/users, /v1/topics, the web app under /app
 
     @app.get("/healthz", tags=["ops"])

@@ -33,6 +33,9 @@ DISLIKED = -0.5  # effective affinity under which the summary says "less interes
 
 
 class Evidence(BaseModel):
+    """One supporting action: an event kind on a post, or kind 'onboarding' (post_id "") for a topic
+    picked at sign-up."""
+
     post_id: str
     kind: str
     ts: float
@@ -94,8 +97,10 @@ class InterestsService:
             strength = max(1.0 - math.exp(-max(a, 0.0) / STRENGTH_SCALE), FLOOR[origin])
             state: Literal["normal", "boosted", "muted"] = (
                 "muted" if t in c.muted else "boosted" if t in c.boosted else "normal")
-            rows.append(TopicView(topic=t, strength=round(strength, 3), origin=origin, state=state,
-                                  evidence=evidence.get(t, [])))
+            ev = list(evidence.get(t, []))
+            if t in user.interests and len(ev) < EVIDENCE_PER_TOPIC:  # picked at sign-up: the oldest evidence
+                ev.append(Evidence(post_id="", kind="onboarding", ts=user.created_at))
+            rows.append(TopicView(topic=t, strength=round(strength, 3), origin=origin, state=state, evidence=ev))
         rows.sort(key=lambda r: (r.state == "muted", -r.strength, r.topic))
         disliked = sorted((t for t, a in affinity.items() if a <= DISLIKED and t not in c.muted),
                           key=lambda t: affinity[t])
@@ -128,8 +133,8 @@ def _words(items: list[str]) -> str:
 def summarise(user: User, rows: list[TopicView], disliked: list[str]) -> str:
     """A few plain sentences a person can read."""
     live = [r for r in rows if r.state != "muted"]
-    learned = [r.topic for r in live if r.evidence or r.origin == "inferred"][:3]
-    picked = [r.topic for r in live if r.origin == "onboarding" and not r.evidence]
+    learned = [r.topic for r in live if r.origin == "inferred" or any(e.kind != "onboarding" for e in r.evidence)][:3]
+    picked = [r.topic for r in live if r.origin == "onboarding" and all(e.kind == "onboarding" for e in r.evidence)]
     parts: list[str] = []
     if learned:
         parts.append(f"From what you watched and liked recently, you seem most into {_words(learned)}.")

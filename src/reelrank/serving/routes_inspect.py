@@ -56,7 +56,7 @@ def inspect(
     req = FeedRequest(user_id=user_id, surface=surface, page_size=page_size or engine.settings.feed.page_size,
                       explain=True)
     sw = Stopwatch()
-    # A session of its own, never written to: same state, same answer (session-seeded sources included).
+    # A session of its own that is never written to (session-seeded sources draw the same way each time).
     ctx = fs.context(req, session_id=f"inspect:{user_id}", now=time.time())
     context_ms = sw.lap()
     pipe = fs.pipeline(surface)

@@ -128,7 +128,8 @@ class Trainer:
                 row.update({f"valid_{k}": v for k, v in self.evaluate(self.valid).items()})
                 score = row["valid_ndcg@10"]
                 if score > best_score:
-                    best_score, best_state, bad, res.best_epoch = score, copy.deepcopy(self.model.state_dict()), 0, epoch
+                    best_score, bad, res.best_epoch = score, 0, epoch
+                    best_state = copy.deepcopy(self.model.state_dict())
                     res.best_valid = {k[6:]: v for k, v in row.items() if k.startswith("valid_")}
                 else:
                     bad += 1

@@ -104,7 +104,7 @@ class Interactions:
             if kind is EventKind.VIEW:
                 dur = durations.get(item) or DEFAULT_VIEW_MS
                 frac = 1.0 if value is None or not math.isfinite(value) else min(max(value, 0.0), 1.0)
-                extra = {"watch_ms": int(round(frac * dur)), "duration_ms": dur}
+                extra = {"watch_ms": round(frac * dur), "duration_ms": dur}
             yield Event(event_id=f"imp-{n}-{user}-{item}"[:128], user_id=user, post_id=item, kind=kind, ts=ts,
                         **extra)
 

@@ -65,7 +65,8 @@ class MovieLens:
 
     def events(self) -> Iterator[Event]:
         """Every interaction as a `like`, per user in the file's (time) order."""
-        items, users = _id_map(self.folder / "sas_to_original_items.txt"), _id_map(self.folder / "sas_to_original_users.txt")
+        items = _id_map(self.folder / "sas_to_original_items.txt")
+        users = _id_map(self.folder / "sas_to_original_users.txt")
         k: dict[int, int] = {}
         with open(self.folder / "ml-1m.txt") as f:
             for line in f:

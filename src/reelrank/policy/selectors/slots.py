@@ -57,16 +57,18 @@ def fill_slots(ctx: FeedContext, cands: Candidates, order: np.ndarray, k: int, e
         return Selection(order)
     slots = slot_column(cands)
     head = order[:k]
-    already = head[eligible[head] & (slots[head] == 0)][:n]
-    slots[already] = SLOT_CODES[reason]  # eligible posts the ranking placed count towards the slots
+    already = np.flatnonzero(eligible[head] & (slots[head] == 0))[:n]  # positions in head
+    slots[head[already]] = SLOT_CODES[reason]  # eligible posts the ranking placed count towards the slots
+    moves: list[Move] = [Move(int(cands.pids[head[r]]), "picked", reason, int(r), int(r))
+                         for r in already.tolist()] if ctx.explain else []
     need = n - int((slots[head] == SLOT_CODES[reason]).sum())
     if need <= 0:
-        return Selection(order)
+        return Selection(order, moves)
     on_page = np.zeros(len(cands), dtype=bool)
     on_page[head] = True
     pool = np.flatnonzero(eligible & ~on_page)
     if len(pool) == 0:
-        return Selection(order)
+        return Selection(order, moves)
     score = cands.columns.get("score")
     if score is not None:
         pool = pool[np.argsort(-score[pool], kind="stable")]
@@ -76,15 +78,15 @@ def fill_slots(ctx: FeedContext, cands: Candidates, order: np.ndarray, k: int, e
     rank_in_order = {int(c): r for r, c in enumerate(order.tolist())}
     picked = set(picks.tolist())
     out = [c for c in order.tolist() if c not in picked]
-    moves: list[Move] = []
     for pos, idx in zip(free, picks.tolist(), strict=False):  # positions ascending: each insert lands exactly
         at = min(pos, len(out))
         out.insert(at, idx)
         slots[idx] = SLOT_CODES[reason]
         before = rank_in_order.get(idx)
-        moves.append(Move(int(cands.pids[idx]), "picked" if before is None else "moved", reason, before, at))
+        if ctx.explain:
+            moves.append(Move(int(cands.pids[idx]), "picked" if before is None else "moved", reason, before, at))
     _keep_slotted(out, k, slots)
-    return Selection(np.asarray(out, dtype=np.int64), moves if ctx.explain else [])
+    return Selection(np.asarray(out, dtype=np.int64), moves)
 
 
 def _free_positions(wanted: list[int], head: np.ndarray, slots: np.ndarray) -> list[int]:

@@ -259,6 +259,7 @@ async function pollStats() {
 function drawSpark() {
   const svg = $("live-spark");
   const vals = samples.map((x) => x.evRate || 0);
+  svg.hidden = vals.length < 2; // a line needs two polls
   if (vals.length < 2) { svg.innerHTML = ""; return; }
   const max = Math.max(1, ...vals);
   const pts = vals.map((v, i) => [(i / (vals.length - 1)) * 100, 38 - (v / max) * 34]);

@@ -1,0 +1,58 @@
+"""The vectorised interest update equals folding the interactions one by one, in time order."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from reelrank.config import InterestSettings
+from reelrank.features.interest import Interaction, InterestFeatures, SessionAction
+from reelrank.state.online.memory import MemoryOnlineState
+
+D = 8
+
+
+class Table:
+    def __init__(self, n: int, seed: int) -> None:
+        self.v = np.random.default_rng(seed).normal(size=(n, D)).astype(np.float32)
+
+    def vectors(self, pids: np.ndarray) -> np.ndarray:
+        return self.v[pids]
+
+
+def reference(batches: list[list[Interaction]], table: Table, half_life_s: float) -> dict[int, tuple[float, np.ndarray]]:
+    """The definition: per user, acc <- acc * exp(-lam * dt) + w * v, dt from the latest time so far."""
+    lam = np.log(2.0) / half_life_s
+    state: dict[int, tuple[float, np.ndarray]] = {}
+    for batch in batches:
+        for i in sorted(batch, key=lambda x: (x.uid, x.ts)):
+            last, acc = state.get(i.uid, (i.ts, np.zeros(D)))
+            acc = acc * np.exp(-lam * max(i.ts - last, 0.0)) + i.weight * table.v[i.pid].astype(np.float64)
+            state[i.uid] = (max(last, i.ts), acc)
+    return state
+
+
+def test_batch_update_matches_the_sequential_definition() -> None:
+    rng = np.random.default_rng(4)
+    table = Table(50, seed=1)
+    settings = InterestSettings(half_life_s=3600.0, session_len=5)
+    state = MemoryOnlineState()
+    feats = InterestFeatures(state, table, D, settings)
+    batches = []
+    for b in range(4):  # later batches hold events older than the stored vectors' time too
+        batches.append([Interaction(int(rng.integers(1, 6)), int(rng.integers(0, 50)),
+                                    float(rng.choice([1.0, -0.5, 0.3, 1.5])), 1_000.0 + b * 500 + float(rng.normal(0, 900)))
+                        for _ in range(40)])
+        feats.apply(batches[-1])
+    want = reference(batches, table, settings.half_life_s)
+    for uid, (last, acc) in want.items():
+        raw = state.get(f"u:{uid}:lt")
+        assert raw is not None
+        assert struct.unpack_from("<d", raw)[0] == last
+        np.testing.assert_allclose(np.frombuffer(raw, dtype=np.float64, offset=8), acc, rtol=1e-6, atol=1e-6)
+        # the session keeps the newest session_len actions, newest first (time order within a batch)
+        last_batch = sorted((i for i in batches[-1] if i.uid == uid), key=lambda i: i.ts)[::-1]
+        got = feats.session(uid)
+        assert got[: len(last_batch)] == [SessionAction(i.pid, np.float32(i.weight), i.ts)
+                                         for i in last_batch][: settings.session_len]
