@@ -18,13 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table
 
 
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def memory_figures(n_posts: int) -> None:
     from reelrank.config import TrendSettings
     from reelrank.features.creator_baselines import CreatorBaselines
@@ -36,7 +29,6 @@ def memory_figures(n_posts: int) -> None:
     state = MemoryOnlineState()
     now = time.time()
     counters = PostCounters(state)
-    r0 = rss_mib()
     # Every counter of every post touched in the current and the previous bucket of every window: the
     # worst case, when all tracked posts were active within the last two days.
     pids = np.arange(1, n_posts + 1, dtype=np.int64)
@@ -48,7 +40,6 @@ def memory_figures(n_posts: int) -> None:
         counters._w.add(ids, cols, ones, np.full(len(ids), ts), now)  # bench only: fill every bucket at once
     fill_s = time.perf_counter() - t0
     counter_bytes = state.nbytes("pc:")
-    r1 = rss_mib()
     baselines = CreatorBaselines(state)
     for ts in (now, np.floor(now / 86400) * 86400 - 1.0):
         baselines.apply(pids, pids // 100, np.ones(n_posts, dtype=np.int64), np.full(n_posts, ts), now)
@@ -63,7 +54,6 @@ def memory_figures(n_posts: int) -> None:
                 ["structure", "layout", f"MiB for {n_posts:,}", "MiB per 1M posts"],
                 [["post window counters", f"{len(WINDOWS_S)} windows x 2 buckets x {len(KINDS)} kinds x u32 per post",
                   counter_bytes / mib, counter_bytes / mib * per_m],
-                 ["  (process RSS growth while filling them)", "", r1 - r0, (r1 - r0) * per_m],
                  ["creator baselines: per-post marks", "2 day buckets x u32 per post", mark_bytes / mib,
                   mark_bytes / mib * per_m],
                  ["creator baselines: per-creator counts", "2 counters x 2 buckets x u32 per creator (1/100 posts)",

@@ -11,6 +11,7 @@ import typer
 
 from reelrank.cli_db import db_app
 from reelrank.cli_ml import eval_cmd, import_app, model_app, train_app
+from reelrank.cli_ranking import train_ranker_cmd
 from reelrank.config import Settings
 
 app = typer.Typer(help="reelrank: a real-time recommendation engine for Reels and Explore feeds.",
@@ -39,15 +40,30 @@ def serve(
     data_dir: DataDir = None,
     encoder: EncoderOpt = None,
     log_level: str = "warning",
+    workers: Annotated[int, typer.Option(help="Serving processes (server mode: REELRANK_DATABASE_URL and "
+                                          "REELRANK_REDIS_URL set; see README 'Server mode').")] = 1,
 ) -> None:
-    """Serve the API on the embedded store (one process)."""
+    """Serve the API: the embedded store in one process, or server mode (PostgreSQL + Redis) in N."""
     import uvicorn
 
     from reelrank.engine import Engine
     from reelrank.serving.app import create_app
+    from reelrank.serving.workers import create_server_app, is_server_mode, serve_many
 
     logging.basicConfig(level=log_level.upper())
-    engine = Engine(_settings(data_dir, encoder))
+    settings = _settings(data_dir, encoder)
+    if is_server_mode(settings):
+        typer.echo(f"reelrank server mode: {workers} serving process(es) on http://{host}:{port}/ "
+                   "(run `reelrank worker` for the stream consumers)")
+        if workers > 1:
+            serve_many(settings, host, port, workers, log_level)
+        else:
+            uvicorn.run(create_server_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+        return
+    if workers > 1:
+        raise typer.BadParameter("--workers > 1 needs server mode (REELRANK_DATABASE_URL=postgresql://..., "
+                                 "REELRANK_REDIS_URL=redis://...): embedded state lives in one process")
+    engine = Engine(settings)
     typer.echo(f"reelrank is serving {len(engine.catalogue)} posts: API docs at http://{host}:{port}/docs, "
                f"web app at http://{host}:{port}/app/")
     uvicorn.run(create_app(engine, own_engine=True), host=host, port=port, log_level=log_level, access_log=False)
@@ -108,6 +124,17 @@ def _world_clock(data_dir: Path) -> float:
 
 
 @app.command()
+def worker(data_dir: DataDir = None, encoder: EncoderOpt = None, log_level: str = "warning",
+           report_every_s: Annotated[float, typer.Option(help="Log consumer stats this often (0: never).")] = 0.0,
+           ) -> None:
+    """Server mode: run the event-stream consumers (aggregates, trends); start several to share the work."""
+    from reelrank.worker import run_worker
+
+    logging.basicConfig(level=log_level.upper())
+    run_worker(_settings(data_dir, encoder), report_every_s=report_every_s)
+
+
+@app.command()
 def snapshot(data_dir: DataDir = None) -> None:
     """Write the ANN index snapshot now (the server also does it periodically and on shutdown)."""
     from reelrank.engine import Engine
@@ -118,7 +145,8 @@ def snapshot(data_dir: DataDir = None) -> None:
 
 app.add_typer(db_app, name="db")  # `reelrank db upgrade|status|maintain` (server mode, cli_db.py)
 app.add_typer(import_app, name="import")  # `reelrank import movielens|interactions` (cli_ml.py)
-app.add_typer(train_app, name="train")  # `reelrank train retrieval`
+train_app.command("ranker")(train_ranker_cmd)  # `reelrank train ranker` (cli_ranking.py)
+app.add_typer(train_app, name="train")  # `reelrank train retrieval|ranker`
 app.add_typer(model_app, name="model")  # `reelrank model list|use|reload`
 app.command("eval")(eval_cmd)  # `reelrank eval`: leave-one-out, baselines, report
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reelrank.config import Settings
+
+if TYPE_CHECKING:
+    from reelrank.engine import Engine
+    from reelrank.models.config import TwoTowerConfig
 
 import_app = typer.Typer(help="Load data sets through the engine's writers.", no_args_is_help=True,
                          add_completion=False)
@@ -36,7 +40,7 @@ def _settings(data_dir: Path | None, encoder: str | None = None) -> Settings:
     return s
 
 
-def _engine(data_dir: Path | None, encoder: str | None = None):  # type: ignore[no-untyped-def]
+def _engine(data_dir: Path | None, encoder: str | None = None) -> Engine:
     from reelrank.engine import Engine
 
     return Engine(_settings(data_dir, encoder))
@@ -78,7 +82,7 @@ def import_interactions(
     typer.echo(f"imported {counts}")
 
 
-def _config(epochs: int, threads: int, dim: int, max_len: int, seed: int):  # type: ignore[no-untyped-def]
+def _config(epochs: int, threads: int, dim: int, max_len: int, seed: int) -> TwoTowerConfig:
     from reelrank.models.config import TwoTowerConfig
 
     return TwoTowerConfig(epochs=epochs, threads=threads, dim=dim, max_len=max_len, seed=seed)

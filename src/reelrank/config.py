@@ -115,14 +115,17 @@ class BackendSettings(BaseModel):
     partitions_ahead_days: int = Field(3, ge=0, description="Day partitions created ahead of today.")
     redis_prefix: str = Field("reelrank", description="Prefix of every Redis key (online state and stream).")
     stream_maxlen: int = Field(1_000_000, ge=1, description="Entries the event stream keeps (XADD MAXLEN ~).")
+    redis_fail_open: bool = Field(True, description="Serve feeds without online state while Redis is "
+                                  "unreachable (reads empty, writes 503; state/online/redis_guard.py).")
 
 
 class RealtimeSettings(BaseModel):
     """The event stream and its consumers (stream/realtime_layer.py)."""
 
-    drain: Literal["thread", "sync"] = Field(
+    drain: Literal["thread", "sync", "external"] = Field(
         "thread", description="thread: consumer threads apply aggregates just after ingest; sync: before the "
-        "ingest call returns (deterministic, slower ingest).")
+        "ingest call returns (deterministic, slower ingest); external: another process (`reelrank worker`) "
+        "consumes the stream (server-mode serving processes).")
     consumer_name: str | None = Field(None, description="This process's name in each consumer group; stable "
                                       "names let a restart finish its own pending entries. Default host-pid.")
     batch: int = Field(64, ge=1, description="Stream entries (accepted event batches) per consumer read.")
@@ -166,6 +169,38 @@ class ModelSettings(BaseModel):
     check_every_s: float = Field(30.0, gt=0, description="How often serving looks for a new `current` version.")
 
 
+class ValueWeights(BaseModel):
+    """How the ranker's heads combine into one score: value = sum(weight * P(head)) (+ watch weight *
+    expected watch ratio). Shares and saves are the strongest positive signals (deliberate, rare),
+    likes weaker; 'not interested' and reports are strongly negative. Tune per surface (README)."""
+
+    completion: float = 1.0
+    like: float = 1.0
+    share: float = 3.0
+    save: float = 2.5
+    comment: float = 1.5
+    follow: float = 2.0
+    skip: float = -0.5
+    not_interested: float = -8.0
+    report: float = -20.0
+
+
+class RankingSettings(BaseModel):
+    """The learned ranking stack (ranking/, training/ranker.py): used when <data_dir>/models/ranker has
+    a `current` version; without one, the formula scorer orders candidates as before."""
+
+    enabled: bool = Field(True, description="False: never load a ranker, even if one exists.")
+    prerank_k: int = Field(300, ge=1, description="Candidates the pre-ranker keeps for the ranker.")
+    deadline_ms: float = Field(25.0, gt=0, description="Ranker deadline; past it the page keeps pre-rank order.")
+    attribution_window_s: float = Field(1800.0, gt=0, description="Events this long after an impression answer it.")
+    log_impressions: bool = Field(True, description="Log every served page's impressions (training data).")
+    reels: ValueWeights = ValueWeights()
+    explore: ValueWeights = ValueWeights(completion=0.3, like=1.5, share=3.0, save=3.0)
+
+    def weights(self, surface: str) -> ValueWeights:
+        return self.explore if surface == "explore" else self.reels
+
+
 class FeedSettings(BaseModel):
     page_size: int = Field(10, ge=1, le=100)
     max_page_size: int = Field(100, ge=1)
@@ -196,6 +231,7 @@ class Settings(BaseSettings):
     realtime: RealtimeSettings = RealtimeSettings()
     trends: TrendSettings = TrendSettings()
     models: ModelSettings = ModelSettings()
+    ranking: RankingSettings = RankingSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -26,15 +26,18 @@ from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
 from reelrank.features.user_controls import ControlsReader
 from reelrank.index.ann_index import AnnIndex
+from reelrank.index.replica import popularity_items
 from reelrank.ingest.account_writer import AccountWriter
 from reelrank.ingest.event_writer import EventWriter
 from reelrank.ingest.post_writer import PostWriter
+from reelrank.labels.impression_logger import ImpressionLogger
 from reelrank.models.holder import ModelHolder
 from reelrank.models.post_features import CataloguePostFeatures
 from reelrank.models.query import ModelQueries, UserSequences
 from reelrank.models.registry import ModelRegistry
 from reelrank.pipeline.definitions import FunnelDeps, build_pipelines
 from reelrank.pipeline.executor import PipelineExecutor
+from reelrank.ranking.ranking_stage import RankerHolder
 from reelrank.serving.cursor import CursorCodec
 from reelrank.serving.feed_service import FeedService, InterestVectors
 from reelrank.serving.metrics import Metrics
@@ -74,8 +77,13 @@ class Engine:
                                         self.interest, self.seen, self.popularity, self.affinity,
                                         s.max_event_batch, publish=self.realtime.publish)
         self._pool = ThreadPoolExecutor(max_workers=s.source_threads, thread_name_prefix="source")
+        # Ranking stack (ranking/, labels/): served impressions logged off the hot path; the learned ranker
+        # orders candidates once <data_dir>/models/ranker has a version (the formula until then).
+        self.ranker = RankerHolder(s.data_dir, s.models.check_every_s) if s.ranking.enabled else None
+        self.impressions = ImpressionLogger(self.records) if s.ranking.log_impressions else None
         deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity,
-                          counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity)
+                          counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity,
+                          ranker=self.ranker)
         secret = (s.cursor_secret or secrets.token_hex(16)).encode()
         executor = PipelineExecutor(self._pool, self.metrics.observe_stage)
         # Learned retrieval: the live two-tower model, swapped in place when a new version is published.
@@ -88,7 +96,8 @@ class Engine:
                                         self.accounts, self.graph, self.catalogue, self.interest, self.seen,
                                         InterestVectors(self.vectorizer), CursorCodec(secret),
                                         controls=self.controls,
-                                        model_queries=model_queries if s.models.enabled else None)
+                                        model_queries=model_queries if s.models.enabled else None,
+                                        impressions=self.impressions)
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
         self._last_snapshot = time.time()
@@ -97,6 +106,8 @@ class Engine:
         if s.models.enabled:
             self.models.reload()  # imports torch only if a model version exists
         self.realtime.start()  # consumer threads (unless settings.realtime.drain == "sync")
+        if self.impressions is not None:
+            self.impressions.start()
 
     # -- start-up ----------------------------------------------------------------------------------
     def _open_index(self) -> AnnIndex:
@@ -152,6 +163,9 @@ class Engine:
         n = 0
         # Aggregates (counters, baselines, trends) are rebuilt only when they died with the process.
         aggregates = self.settings.realtime.replay_on_start and isinstance(self.online, MemoryOnlineState)
+        # Online state in Redis outlives the process: replaying events into it would count them again
+        # (interest, sessions, affinity). Only in-process popularity is rebuilt (index/replica.py).
+        persistent = not isinstance(self.online, MemoryOnlineState)
         for events in self.records.scan_events(since_ts=since):
             resolved = []
             for e in events:
@@ -159,7 +173,10 @@ class Engine:
                 pid = self.catalogue.pid_of.get(e.post_id, 0) if e.post_id else 0
                 if uid is not None and (pid or e.post_id is None):
                     resolved.append((e, uid, pid))
-            self.event_writer.apply(resolved, replay=True)
+            if persistent:
+                self.popularity.add(popularity_items(resolved, self.accounts))
+            else:
+                self.event_writer.apply(resolved, replay=True)
             if aggregates:
                 self.realtime.replay(resolved)
             n += len(events)
@@ -198,6 +215,8 @@ class Engine:
     def close(self) -> None:
         self._stop.set()
         self.realtime.close()
+        if self.impressions is not None:
+            self.impressions.close()  # flush what is buffered before the store closes
         if self._maintenance is not None:
             self._maintenance.join(timeout=10)
         try:

@@ -1,4 +1,5 @@
-"""The vectorised interest update equals folding the interactions one by one, in time order."""
+"""The interest update equals its definition: per user, folding the interactions one by one in time
+order (a batch may hold events older than the stored vector), and the session keeps the newest first."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class Table:
         return self.v[pids]
 
 
-def reference(batches: list[list[Interaction]], table: Table, half_life_s: float) -> dict[int, tuple[float, np.ndarray]]:
+def reference(batches: list[list[Interaction]], table: Table,
+              half_life_s: float) -> dict[int, tuple[float, np.ndarray]]:
     """The definition: per user, acc <- acc * exp(-lam * dt) + w * v, dt from the latest time so far."""
     lam = np.log(2.0) / half_life_s
     state: dict[int, tuple[float, np.ndarray]] = {}
@@ -42,8 +44,8 @@ def test_batch_update_matches_the_sequential_definition() -> None:
     batches = []
     for b in range(4):  # later batches hold events older than the stored vectors' time too
         batches.append([Interaction(int(rng.integers(1, 6)), int(rng.integers(0, 50)),
-                                    float(rng.choice([1.0, -0.5, 0.3, 1.5])), 1_000.0 + b * 500 + float(rng.normal(0, 900)))
-                        for _ in range(40)])
+                                    float(rng.choice([1.0, -0.5, 0.3, 1.5])),
+                                    1_000.0 + b * 500 + float(rng.normal(0, 900))) for _ in range(40)])
         feats.apply(batches[-1])
     want = reference(batches, table, settings.half_life_s)
     for uid, (last, acc) in want.items():

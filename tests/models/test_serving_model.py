@@ -76,6 +76,9 @@ def test_new_posts_get_model_vectors_from_content_features(trained: Engine) -> N
                                                             for j in range(10)])) @ vec))
             for t in ("cooking", "football", "travel", "music")}
     assert max(sims, key=lambda t: sims[t]) == "cooking"
+    trained.post_writer.remove("cooking-new")
+    trained.models.maintain()
+    assert pid not in model.index  # removed posts leave the model's index too
 
 
 def test_swap_to_a_new_version_without_dropping_requests(trained: Engine) -> None:

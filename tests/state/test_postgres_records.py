@@ -79,7 +79,9 @@ def test_concurrent_upgrades_apply_once(schema: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(map(len, results)) == [0, 0, 0, pg_migrations.latest_version()]
+    # Each step runs in its own transaction, so racing processes may share the steps between them;
+    # what must hold is that every version is applied exactly once.
+    assert sorted(v for r in results for v in r) == list(range(1, pg_migrations.latest_version() + 1))
 
 
 def test_store_refuses_unknown_or_stale_schema(schema: str, open_store: Callable[..., PostgresRecordStore]) -> None:

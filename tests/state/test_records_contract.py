@@ -372,3 +372,28 @@ def test_maintain_is_safe_to_call_often(store: RecordStore) -> None:
         store.maintain()  # the engine's maintenance loop calls it every few seconds
     assert store.count_events() == 1
     assert store.append_events([event("e1"), event("e2")]) == [False, True]
+
+
+# impressions -------------------------------------------------------------------------------------
+def test_impressions_round_trip_in_ts_order_and_window(store: RecordStore, open_store: StoreFactory,
+                                                        tmp_path: Path) -> None:
+    from reelrank.state.records.base import ImpressionRecord
+
+    now = 1_700_000_000.0
+    imps = [ImpressionRecord(request_id=f"r{i // 3}", user_id="alice", post_id=f"p{i}", ts=now + i // 3,
+                             surface="reels", position=i % 3, sources=("ann", "fresh"),
+                             scores={"formula": 0.5 + i, "p:like": 0.1}, model_versions={"ranker": "v1"},
+                             bucket="ranker") for i in range(9)]
+    store.append_impressions(list(reversed(imps[:6])))
+    store.append_impressions(imps[6:])
+    store.append_impressions([])
+    got = [r for batch in store.scan_impressions(batch=4) for r in batch]
+    assert sorted((r.ts, r.post_id) for r in got) == sorted((r.ts, r.post_id) for r in imps)
+    assert [r.ts for r in got] == sorted(r.ts for r in got)
+    first = next(r for r in got if r.post_id == "p4")
+    assert first == imps[4]
+    window = [r.post_id for b in store.scan_impressions(since_ts=now + 1, until_ts=now + 2) for r in b]
+    assert sorted(window) == ["p3", "p4", "p5"]
+    store.close()
+    again = open_store(tmp_path)
+    assert sum(len(b) for b in again.scan_impressions()) == 9  # durable across reopen

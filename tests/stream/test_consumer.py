@@ -19,7 +19,7 @@ import pytest
 from reelrank.state.online.base import OnlineState
 from reelrank.state.online.memory import MemoryOnlineState
 from reelrank.state.stream.base import EventStream, entry_key
-from reelrank.stream.consumer import ConsumerSettings, StreamConsumer, entry_number
+from reelrank.stream.consumer import ConsumerSettings, StreamConsumer
 from tests.state import services
 
 _counter = itertools.count()
@@ -123,10 +123,9 @@ def consumer(b: Backend, name: str, handler: Any, settings: ConsumerSettings = F
     return c
 
 
-def test_entry_numbers_follow_entry_order() -> None:
+def test_entry_ids_order_as_numbers() -> None:
     ids = ["1700000000000-0", "1700000000000-7", "1700000000001-0", "17000000000010-0"]
-    assert [entry_number(i)[0] for i in ids] == sorted(entry_number(i)[0] for i in ids)
-    assert sorted(ids, key=entry_key) == ids  # "17000000000010-0" sorts last as ids, not as strings
+    assert sorted(ids, key=entry_key) == ids  # "17000000000010-0" sorts last as an id, not as a string
 
 
 def test_applies_every_entry_once_and_acks(backend: Backend) -> None:
@@ -145,7 +144,7 @@ def test_applies_every_entry_once_and_acks(backend: Backend) -> None:
 def test_crash_after_apply_before_ack_does_not_double_count(backend: Backend) -> None:
     stream = backend.open_stream()
     stream.ensure_group("g")
-    stream.append(payloads(4))
+    first = stream.append(payloads(4))
     crashing = consumer(backend, "w1", CountingHandler(backend.state), stream=CrashOnAck(stream))  # type: ignore[arg-type]
     with pytest.raises(ConnectionError):
         crashing.poll()
@@ -157,6 +156,7 @@ def test_crash_after_apply_before_ack_does_not_double_count(backend: Backend) ->
     assert again.skipped == 4 and again.applied == 2
     assert counts(backend.state) == {f"e{i}": 1.0 for i in range(6)}
     assert again.stream.read_pending("g", "w1", 100) == []
+    assert all(backend.state.get(f"stream:g:applied:{i}") is None for i in first)  # marks go once acked
 
 
 def test_crash_before_apply_loses_nothing(backend: Backend) -> None:
@@ -179,6 +179,19 @@ def test_a_live_consumer_claims_what_a_dead_one_left(backend: Backend) -> None:
     assert alive.drain() == 6
     assert counts(backend.state) == {f"e{i}": 1.0 for i in range(6)}
     assert stream.read_pending("g", "dead", 100) == []
+
+
+def test_a_claimed_entry_that_was_applied_is_not_applied_again(backend: Backend) -> None:
+    stream = backend.open_stream()
+    stream.ensure_group("g")
+    stream.append(payloads(3))
+    dying = consumer(backend, "dead", CountingHandler(backend.state), stream=CrashOnAck(stream))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        dying.poll()  # applied and marked, never acknowledged
+    alive = consumer(backend, "alive", CountingHandler(backend.state))
+    time.sleep(0.1)
+    assert alive.drain() == 3 and alive.skipped == 3 and alive.applied == 0
+    assert counts(backend.state) == {f"e{i}": 1.0 for i in range(3)}
 
 
 def test_out_of_order_application_by_two_consumers_loses_nothing(backend: Backend) -> None:

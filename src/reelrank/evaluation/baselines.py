@@ -86,14 +86,14 @@ class ImplicitAls:
         return "als"
 
     def fit(self, cases: Sequence[Case], n_items: int) -> ImplicitAls:
-        from implicit.cpu.als import AlternatingLeastSquares  # optional dependency (the `eval` extra)
+        from implicit.cpu.als import AlternatingLeastSquares  # optional dependency (the `ml` extra)
         from threadpoolctl import threadpool_limits
 
         x = interaction_matrix(cases, n_items) * self.alpha  # (C, P) confidence - 1
-        model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
-                                        iterations=self.iterations, random_state=self.seed,
-                                        num_threads=self.threads, calculate_training_loss=False)
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; a BLAS pool on top thrashes
+            model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
+                                            iterations=self.iterations, random_state=self.seed,
+                                            num_threads=self.threads, calculate_training_loss=False)
             model.fit(x.tocsr(), show_progress=False)
         self.user_factors = np.asarray(model.user_factors)  # (C, F)
         self.item_factors = np.asarray(model.item_factors)  # (P, F)

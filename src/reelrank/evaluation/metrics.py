@@ -39,8 +39,8 @@ def rank_cases(score_fn: ScoreFn, cases: Sequence[Case], catalogue: np.ndarray, 
         eligible[catalogue[catalogue < sc.shape[1]]] = True
         sc = np.where(eligible[None, :], sc, -np.inf)
         for j, r in enumerate(rows):
-            sc[j, cases[r].exclude] = -np.inf
-        targets = np.fromiter((cases[r].target for r in rows), dtype=np.int64, count=len(rows))
+            sc[j, cases[int(r)].exclude] = -np.inf
+        targets = np.fromiter((cases[int(r)].target for r in rows), dtype=np.int64, count=len(rows))
         t_score = sc[np.arange(len(rows)), targets]  # (b,)
         above = (sc > t_score[:, None]).sum(1)
         ties = (sc == t_score[:, None]).sum(1) - 1

@@ -67,7 +67,10 @@ class RetrievalModel:
         """Give live posts without a model vector one from their content features (new posts); drop
         removed ones. Returns how many posts were added."""
         top = catalogue.max_pid
-        if top <= self.covered_pid and not self._removed(catalogue):
+        gone = self._removed(catalogue)
+        if len(gone):
+            self.index.remove(gone)
+        if top <= self.covered_pid:
             return 0
         live = np.flatnonzero(catalogue.active[: top + 1])
         have = np.isin(live, self.index.live_pids())
@@ -80,9 +83,6 @@ class RetrievalModel:
                 vecs = self.model.item_vectors(feats)  # (n, D)
             self.index.add(chunk, vecs)
             added += len(chunk)
-        gone = self._removed(catalogue)
-        if len(gone):
-            self.index.remove(gone)
         self.covered_pid = top
         if added:
             log.info("model %s: %d posts placed from content features", self.version, added)

@@ -10,7 +10,7 @@ from reelrank.features.affinity import AffinityFeatures
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.post_counters import PostCounters
 from reelrank.index.ann_index import AnnIndex
-from reelrank.pipeline.components import Selector, Source
+from reelrank.pipeline.components import Scorer, Selector, Source
 from reelrank.pipeline.executor import Pipeline
 from reelrank.pipeline.safety import SafetyFilters
 from reelrank.policy.filters.blocked_muted_filter import BlockedMutedFilter
@@ -31,6 +31,8 @@ from reelrank.policy.selectors.topic_quota_selector import TopicQuotaSelector
 from reelrank.policy.selectors.trend_slot_selector import TrendSlotSelector
 from reelrank.ranking.formula_scorer import FormulaScorer
 from reelrank.ranking.learned_similarity_scorer import LearnedSimilarityScorer
+from reelrank.ranking.ranking_features import RankingFeaturesScorer
+from reelrank.ranking.ranking_stage import RankerHolder, RankingStage
 from reelrank.ranking.topic_preference_scorer import TopicPreferenceScorer
 from reelrank.retrieval.ann_source import AnnSource
 from reelrank.retrieval.chosen_topics_source import ChosenTopicsSource
@@ -57,6 +59,7 @@ class FunnelDeps:
     counters: PostCounters | None = None
     trending: TrendingPool | None = None
     affinity: AffinityFeatures | None = None
+    ranker: RankerHolder | None = None  # the learned ranking stack; None keeps the formula order
 
 
 def build_safety(d: FunnelDeps) -> SafetyFilters:
@@ -90,6 +93,15 @@ def build_selectors(policy: PolicySettings, d: FunnelDeps, source_names: list[st
     ]
 
 
+def ranking_scorers(d: FunnelDeps, source_names: list[str]) -> list[Scorer]:
+    """Features for the ranker (also logged with impressions), then pre-rank + rank + value model
+    (ranking/ranking_stage.py), which changes nothing until a ranker model exists."""
+    if d.ranker is None:
+        return []
+    return [RankingFeaturesScorer(d.catalogue, source_names, d.counters, d.affinity),
+            RankingStage(d.ranker, d.settings.ranking, d.settings.controls)]
+
+
 def build_pipeline(surface: Surface, d: FunnelDeps) -> Pipeline:
     s, cat = d.settings, d.catalogue
     policy = s.policy.of(surface)
@@ -116,6 +128,7 @@ def build_pipeline(surface: Surface, d: FunnelDeps) -> Pipeline:
             FormulaScorer(d.index, d.popularity, cat, s.score, d.counters, d.trending),
             TopicPreferenceScorer(cat, s.controls),
             LearnedSimilarityScorer(s.models.learned_weight),  # no-op without a model
+            *ranking_scorers(d, [src.name for src in sources]),
         ],
         selectors=build_selectors(policy, d, [src.name for src in sources]),
         source_deadline_ms=s.sources.deadline_ms,

@@ -16,7 +16,7 @@ from reelrank.pipeline.candidates import Candidates, Retrieved, merge
 from reelrank.pipeline.components import Filter, Move, Scorer, Selector, Source
 from reelrank.pipeline.context import FeedContext
 from reelrank.pipeline.safety import SafetyFilters
-from reelrank.pipeline.trace import StageRecord, Stopwatch, Trace
+from reelrank.pipeline.trace import StageDegraded, StageRecord, Stopwatch, Trace
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,13 @@ class PipelineExecutor:
                 cands = cands.take(~drop)
             self._record(trace, StageRecord("filter", f.name, sw.lap(), n_in, len(cands), detail=detail))
         for s in pipe.scorers:
-            s.score(ctx, cands)
-            self._record(trace, StageRecord("score", s.name, sw.lap(), len(cands), len(cands)))
+            status = "ok"
+            try:
+                s.score(ctx, cands)
+            except StageDegraded as exc:  # the scorer left a fallback score (ranker -> pre-rank order)
+                status = exc.status
+                trace.degraded.append(f"score:{s.name}:{status}")
+            self._record(trace, StageRecord("score", s.name, sw.lap(), len(cands), len(cands), status=status))
         score = cands.columns.get("score")
         order = np.argsort(-score, kind="stable") if score is not None else np.arange(len(cands))
         moves: list[Move] = []

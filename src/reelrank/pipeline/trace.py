@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class StageDegraded(Exception):
+    """Raised by a scorer that fell back (e.g. the ranker missed its deadline and left pre-rank order):
+    the executor records the status in the trace and metrics and carries on."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 @dataclass
 class StageRecord:
     stage: str  # "source" | "merge" | "filter" | "score" | "select" | "context"

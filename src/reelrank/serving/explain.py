@@ -22,6 +22,10 @@ SIGNAL_PHRASES = {
     "popularity": "is getting a lot of engagement",
     "freshness": "is new",
     "following": "comes from an account you follow",
+    "engagement": "is holding viewers' attention (watch and like rates)",
+    "trending": "is taking off right now",
+    "exploration": "is new and still collecting its first reactions",
+    "learned": "is what people with tastes like yours engage with",
 }
 
 
@@ -61,7 +65,7 @@ def explain_item(sources: list[str], signals: dict[str, float], weights: ScoreWe
     reasons = [SOURCE_PHRASES.get(s, f"the '{s}' source proposed it") for s in sources]
     sentence = "Suggested because " + "; ".join(reasons[:2]) if reasons else "Suggested"
     if main:
-        sentence += ". It " + " and ".join(SIGNAL_PHRASES.get(m, m) for m in main)
+        sentence += ". It " + " and ".join(SIGNAL_PHRASES.get(m, f"scores well on {m}") for m in main)
     slots = sorted({m.reason for m in moves if m.reason in SLOT_PHRASES})
     for reason in slots:
         sentence += ". " + SLOT_PHRASES[reason]

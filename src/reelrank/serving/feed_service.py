@@ -6,6 +6,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,11 +23,17 @@ from reelrank.pipeline.context import FeedContext
 from reelrank.pipeline.executor import Pipeline, PipelineExecutor, PipelineResult
 from reelrank.pipeline.trace import StageRecord, Stopwatch
 from reelrank.ranking.formula_scorer import SIGNALS
+from reelrank.ranking.impressions import impressions_of
 from reelrank.ranking.topic_preference_scorer import CONTROL_SIGNALS
 from reelrank.serving.cursor import Cursor, CursorCodec
 from reelrank.serving.explain import explain_item
 from reelrank.state.accounts import AccountDirectory, SocialGraph
 from reelrank.state.catalogue import Catalogue
+from reelrank.state.records.base import ImpressionRecord
+
+
+class ImpressionSink(Protocol):
+    def log(self, impressions: Sequence[ImpressionRecord]) -> None: ...
 
 
 class TextVectorizer(Protocol):
@@ -74,8 +81,9 @@ class FeedService:
                  accounts: AccountDirectory, graph: SocialGraph, catalogue: Catalogue,
                  interest: InterestFeatures, seen: SeenFeatures, interest_vectors: InterestVectors,
                  cursors: CursorCodec, controls: ControlsReader | None = None,
-                 model_queries: ModelQueries | None = None) -> None:
+                 model_queries: ModelQueries | None = None, impressions: ImpressionSink | None = None) -> None:
         self._s = settings
+        self._impressions = impressions  # served impressions, logged off the hot path (labels/)
         self._model_queries = model_queries  # learned retrieval: user tower per request (None: no model)
         self._controls = controls  # learned topic affinity for 'Your Algorithm' (None: controls only)
         self._pipelines = pipelines
@@ -127,6 +135,8 @@ class FeedService:
         next_cursor = self._cursors.encode(Cursor(cursor.session_id, cursor.page + 1, req.user_id))
         page = FeedPage(request_id=uuid.uuid4().hex[:16], user_id=req.user_id, surface=req.surface, items=items,
                         next_cursor=next_cursor)
+        if self._impressions is not None:
+            self._impressions.log(impressions_of(page, pipe, result, now))
         result.trace.add(StageRecord("page", "page", sw.lap(), len(result.page), len(items)))
         if req.explain:
             page.trace = result.trace.as_dict()

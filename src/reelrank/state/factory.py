@@ -55,6 +55,10 @@ def open_online_state(settings: Settings) -> MemoryOnlineState | RedisOnlineStat
     _check_redis(url)
     from reelrank.state.online.redis import RedisOnlineState
 
+    if settings.backends.redis_fail_open:  # feeds keep being served while Redis is down (degraded)
+        from reelrank.state.online.redis_guard import GuardedRedisOnlineState
+
+        return GuardedRedisOnlineState(url, settings.backends.redis_prefix)
     return RedisOnlineState(url, settings.backends.redis_prefix)
 
 

@@ -5,17 +5,18 @@ in-process stream and state (embedded) and on Redis Streams and Redis (server mo
 
 Delivery is at-least-once: an entry is acknowledged after its effects are applied, and a consumer
 that restarts first re-reads its own pending entries; entries a dead consumer left pending are
-claimed by a live one after `claim_idle_ms`. To keep effects exactly-once, every group records the
-entries it applied in online state (a sorted set of entry numbers, bounded) and skips any entry
-found there. Why a set and not one "applied up to" watermark per group: with two consumers in a
-group, or after a claim, entries are applied out of id order, and a watermark written by one
-consumer would make another skip older entries it has not applied yet. The set is split into
-10-second buckets by entry time (one key each, expiring after `applied_ttl_s`), so a check reads
-only the buckets of the entries at hand, however many entries were applied before.
+claimed by a live one after `claim_idle_ms`. To keep effects exactly-once, a consumer marks each
+entry it applied in online state (a small key with the entry id) before acknowledging it, and
+removes the mark after the acknowledgement. Only an entry that is still pending can be delivered
+again, and if it was applied its mark is there: the new owner acknowledges it without applying it.
+Marks live only while an entry is pending, so they cost nothing at steady state, whatever the rate.
+Why not one "applied up to" watermark per group: with two consumers in a group, or after a claim,
+entries are applied out of id order, and a watermark written by one consumer would make another
+skip older entries it has not applied yet.
 
-What remains: a crash after a batch's effects are written but before it is recorded as applied
-re-applies that one batch. Closing that gap needs the effects and the record in one transaction
-(MULTI/EXEC in Redis), which the OnlineState Protocol does not offer yet.
+What remains: a crash after a batch's effects are written but before its mark is written re-applies
+that one batch. Closing that gap needs the effects and the mark in one transaction (MULTI/EXEC in
+Redis), which the OnlineState Protocol does not offer yet.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from reelrank.state.online.base import OnlineState
 from reelrank.state.stream.base import EventStream, StreamEntry, entry_key
 
 log = logging.getLogger(__name__)
-_SEQ_BITS = 24  # entry number = ms << 24 | seq: unique while fewer than 16M entries share a millisecond
-_APPLIED_BUCKET_MS = 10_000
 
 
 class EntryHandler(Protocol):
@@ -49,16 +48,8 @@ class ConsumerSettings:
     block_ms: int = 100  # how long a read waits for new entries in the consumer thread
     claim_idle_ms: int = 30_000  # an entry pending this long belongs to a dead consumer
     claim_every_s: float = 5.0
-    applied_ttl_s: float = 6 * 3600.0  # how long an applied entry is remembered (redeliveries come sooner)
+    mark_ttl_s: float = 24 * 3600.0  # a mark left by a crash between ack and unmark goes away by itself
     max_attempts: int = 3  # a batch that fails this often is dropped (logged), so one bad entry cannot stall
-
-
-def entry_number(entry_id: str) -> tuple[int, int]:
-    """(number, ms) of an entry: an integer member for the applied set, and its score."""
-    ms, seq = entry_key(entry_id)
-    if seq >= 1 << _SEQ_BITS:
-        raise ValueError(f"entry id {entry_id!r}: sequence too large")
-    return (ms << _SEQ_BITS) | seq, ms
 
 
 class StreamConsumer:
@@ -70,7 +61,7 @@ class StreamConsumer:
         self._state = state
         self._handler = handler
         self._s = settings or ConsumerSettings()
-        self._applied_prefix = f"stream:{group}:applied:"
+        self._mark_prefix = f"stream:{group}:applied:"
         self._recovering = True  # own pending entries first, after a (re)start or a failed batch
         self._next_claim = 0.0
         self._attempts: dict[str, int] = {}
@@ -133,28 +124,23 @@ class StreamConsumer:
         if not entries:
             return 0
         s = self._s
-        numbers = [entry_number(e.entry_id) for e in entries]
-        buckets = {ms // _APPLIED_BUCKET_MS for _, ms in numbers}
-        done: set[int] = set()
-        for b in buckets:
-            done.update(self._state.zmembers_above(f"{self._applied_prefix}{b}", float("-inf")))
-        todo = [(e, n) for e, n in zip(entries, numbers, strict=True) if n[0] not in done]
+        marks = [f"{self._mark_prefix}{e.entry_id}" for e in entries]
+        todo = [e for e, m in zip(entries, marks, strict=True) if self._state.get(m) is None]
         if todo:
             try:
-                self._handler.handle([e.payload for e, _ in todo])
+                self._handler.handle([e.payload for e in todo])
             except Exception:
-                if not self._give_up([e for e, _ in todo]):
+                if not self._give_up(todo):
                     self._recovering = True  # retried from the pending list on the next poll
                     raise
             else:
-                by_bucket: dict[int, dict[int, float]] = {}
-                for _, (num, ms) in todo:
-                    by_bucket.setdefault(ms // _APPLIED_BUCKET_MS, {})[num] = float(ms)
-                for b, members in by_bucket.items():
-                    self._state.zadd(f"{self._applied_prefix}{b}", members, ttl_s=s.applied_ttl_s)
+                for e in todo:
+                    self._state.set(f"{self._mark_prefix}{e.entry_id}", b"1", ttl_s=s.mark_ttl_s)
                 self.applied += len(todo)
         self.skipped += len(entries) - len(todo)
         self.stream.ack(self.group, [e.entry_id for e in entries])
+        for m in marks:  # acknowledged entries are never delivered again: their marks are done
+            self._state.delete(m)
         for e in entries:
             self._attempts.pop(e.entry_id, None)
         with self._progress:

@@ -49,7 +49,7 @@ class RealtimeLayer:
     def __init__(self, settings: Settings, state: OnlineState, stream: EventStream, catalogue: Catalogue) -> None:
         rt, tr = settings.realtime, settings.trends
         self._rt = rt
-        self._stream = stream
+        self.stream = stream
         self.counters = PostCounters(state)
         self.baselines = CreatorBaselines(state, tr.baseline_window_s, tr.window_s)
         self.velocity = WindowedSketch(state, CountMinSketch(tr.sketch_width, tr.sketch_depth, seed=tr.sketch_seed),
@@ -64,7 +64,7 @@ class RealtimeLayer:
         name = rt.consumer_name or f"{socket.gethostname()}-{os.getpid()}"
         cs = ConsumerSettings(batch=rt.batch, block_ms=rt.block_ms, claim_idle_ms=rt.claim_idle_ms)
         self.consumers = [StreamConsumer(stream, state, h.name, name, h, cs) for h in handlers]
-        for c in self.consumers:
+        for c in self.consumers if rt.drain != "external" else ():  # external: `reelrank worker` consumes
             c.start()
         self._published: tuple[int, int] = (0, 0)
         self._publish_lock = threading.Lock()
@@ -78,7 +78,7 @@ class RealtimeLayer:
         """Append accepted events to the stream (one entry per batch); in sync mode apply them now."""
         if not items:
             return
-        ids = self._stream.append([encode_events(items)])
+        ids = self.stream.append([encode_events(items)])
         with self._publish_lock:
             self._published = max(self._published, entry_key(ids[-1]))
             self.published_events += len(items)
@@ -109,16 +109,18 @@ class RealtimeLayer:
 
     def drain(self) -> int:
         """Apply everything published so far, in the calling thread (sync mode; tests)."""
+        if self._rt.drain == "external":  # another process owns the consumer groups: nothing to do here
+            return 0
         if self._threads:
             return 0 if self.wait_applied() else -1
         with self._drain_lock:
             return sum(c.drain() for c in self.consumers)
 
     def wait_applied(self, timeout_s: float = 10.0) -> bool:
-        """Block until every group has applied what was published before the call (or timeout)."""
+        """Block until every group has applied what was published before the call (or timeout); always
+        False in external mode (the workers are other processes)."""
         if not self._threads:
-            self.drain()
-            return True
+            return self.drain() >= 0 and self._rt.drain != "external"
         target = self._published
         deadline = time.monotonic() + timeout_s
         return all(c.wait_acked(target, max(0.0, deadline - time.monotonic())) for c in self.consumers)
@@ -130,10 +132,10 @@ class RealtimeLayer:
         self._threads.clear()
 
     def stats(self) -> dict[str, Any]:
-        lag = getattr(self._stream, "lag", None)
+        lag = getattr(self.stream, "lag", None)
         return {
             "published_events": self.published_events,
-            "stream_length": self._stream.length(),
+            "stream_length": self.stream.length(),
             "trend_detections": self.detector.detections,
             "consumers": {c.group: {"applied": c.applied, "skipped": c.skipped, "dropped": c.dropped,
                                     "lag": lag(c.group) if lag is not None else None} for c in self.consumers},

@@ -105,8 +105,8 @@ def load_log_data(records: RecordStore, content_dim: int, since_ts: float = 0.0,
             active[r.pid] = r.status.value == "active" and r.vector is not None
             if r.vector is not None and len(r.vector) == content_dim:
                 content[r.pid] = r.vector
-            rec = records.get_post(r.post_id)  # duration is only in the full record
-            durations[r.pid] = rec.post.duration_ms if rec else None
+            full = records.get_post(r.post_id)  # duration is only in the full record
+            durations[r.pid] = full.post.duration_ms if full else None
         bar.update(len(rows))
     bar.close()
     data = LogData(post_ids, creator_ids, topics, kinds, durations, created, content, active, users)

@@ -29,7 +29,7 @@ class AdamW:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
-        norm = torch.sqrt(sum((g * g).sum() for g in grads))  # global L2 norm
+        norm = torch.sqrt(torch.stack([(g * g).sum() for g in grads]).sum())  # global L2 norm
         scale = min(1.0, self.clip / (float(norm) + 1e-6)) if self.clip > 0 else 1.0
         self.t += 1
         b1, b2 = self.betas

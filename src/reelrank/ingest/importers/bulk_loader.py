@@ -42,14 +42,14 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def bulk_load(engine: Engine, users: Sequence[User], posts: Sequence[Post], events: Iterable[Event],
               n_events: int | None = None, progress: bool = True) -> ImportCounts:
     bar = tqdm(total=len(users), desc="users", unit="user", disable=not progress)
-    for batch in chunks(users, USER_BATCH):
-        engine.account_writer.put_users(batch)
-        bar.update(len(batch))
+    for user_batch in chunks(users, USER_BATCH):
+        engine.account_writer.put_users(user_batch)
+        bar.update(len(user_batch))
     bar.close()
     bar = tqdm(total=len(posts), desc="posts (content vectors)", unit="post", disable=not progress)
-    for batch in chunks(posts, POST_BATCH):
-        engine.post_writer.put(batch)
-        bar.update(len(batch))
+    for post_batch in chunks(posts, POST_BATCH):
+        engine.post_writer.put(post_batch)
+        bar.update(len(post_batch))
     bar.close()
     accepted = dupes = 0
     bar = tqdm(total=n_events, desc="events", unit="ev", disable=not progress, mininterval=1.0)

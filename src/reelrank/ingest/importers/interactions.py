@@ -53,7 +53,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV, TSV or Parquet file as dicts with lower-cased column names."""
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq  # optional dependency (the `import` extra)
+        import pyarrow.parquet as pq  # optional dependency (the `ml` extra)
 
         table = pq.read_table(path)
         return [{k.lower(): v for k, v in row.items()} for row in table.to_pylist()]

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 _U32_MAX = np.iinfo(np.uint32).max
-_GROW = 1.5  # counter arrays grow by this factor, so growth copies are paid rarely
+_GROW = 1.5  # a counter array that must grow grows by this factor, so growth copies are paid rarely
+_SLACK = 1024  # spare counters in a new array (new pids arrive at the end of the range)
 
 
 class MemoryOnlineState:
@@ -148,7 +149,7 @@ class MemoryOnlineState:
         with self._lock:
             arr = self._live(key)
             if not isinstance(arr, np.ndarray):
-                arr = np.zeros(int((hi + 1) * _GROW) + 16, dtype=np.uint32)  # calloc: untouched pages cost nothing
+                arr = np.zeros(hi + 1 + _SLACK, dtype=np.uint32)  # calloc: pages never written cost nothing
             elif hi >= len(arr):
                 grown = np.zeros(max(hi + 1, int(len(arr) * _GROW)), dtype=np.uint32)
                 grown[: len(arr)] = arr

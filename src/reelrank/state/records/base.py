@@ -11,7 +11,7 @@ integers; the platform only ever sees its own string ids.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -72,6 +72,23 @@ class EdgeRow:
     src_uid: int
     dst_uid: int
     kind: EdgeKind
+
+
+@dataclass(frozen=True, slots=True)
+class ImpressionRecord:
+    """One served post on one page: what was shown, where, why (sources) and with which scores."""
+
+    request_id: str
+    user_id: str
+    post_id: str
+    ts: float
+    surface: str
+    position: int
+    sources: tuple[str, ...] = ()
+    # stage score / feature column -> value (score, prerank, value, p:like, similarity, f:like_rate, ...)
+    scores: dict[str, float] = field(default_factory=dict)
+    model_versions: dict[str, str] = field(default_factory=dict)  # "ranker" -> "v3", ...
+    bucket: str = ""  # experiment bucket ("formula" | "ranker" | ...)
 
 
 class RecordStore(Protocol):
@@ -142,6 +159,16 @@ class RecordStore(Protocol):
         ...
 
     def count_events(self) -> int: ...
+
+    # impressions -------------------------------------------------------------------------------
+    def append_impressions(self, impressions: Sequence[ImpressionRecord]) -> None:
+        """Durably append served impressions in one transaction (the impression logger batches them)."""
+        ...
+
+    def scan_impressions(self, since_ts: float = 0.0, until_ts: float = float("inf"),
+                         batch: int = 50_000) -> Iterator[list[ImpressionRecord]]:
+        """Impressions with since_ts <= ts < until_ts, in ts order (for the labeller)."""
+        ...
 
     # housekeeping --------------------------------------------------------------------------------
     def maintain(self) -> None:

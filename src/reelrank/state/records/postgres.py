@@ -37,7 +37,16 @@ from psycopg_pool import ConnectionPool
 
 from reelrank.domain import Edge, EdgeKind, Event, Post, PostStatus, Report, User
 from reelrank.state.records import pg_migrations
-from reelrank.state.records.base import EdgeRow, NotFound, PostRecord, PostRow, RecordError, UserRecord
+from reelrank.state.records.base import (
+    EdgeRow,
+    ImpressionRecord,
+    NotFound,
+    PostRecord,
+    PostRow,
+    RecordError,
+    UserRecord,
+)
+from reelrank.state.records.impression_rows import IMPRESSION_COLS, impression_from_row, impression_row
 from reelrank.state.records.pg_partitions import DAY_S, PartitionManager, day_of
 from reelrank.state.records.pg_rows import (
     COPY_EVENTS,
@@ -346,6 +355,30 @@ class PostgresRecordStore:
 
     def count_events(self) -> int:
         return int(self._one("SELECT count(*) FROM events")[0])
+
+    # impressions -------------------------------------------------------------------------------------
+    def append_impressions(self, impressions: Sequence[ImpressionRecord]) -> None:
+        if not impressions:
+            return
+        with self._conn() as conn:
+            self._partitions.ensure(conn, {day_of(r.ts) for r in impressions})
+            copy_sql = f"COPY impressions ({IMPRESSION_COLS}) FROM STDIN"
+            with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                for r in impressions:
+                    copy.write_row(impression_row(r))
+
+    def scan_impressions(self, since_ts: float = 0.0, until_ts: float = float("inf"),
+                         batch: int = 50_000) -> Iterator[list[ImpressionRecord]]:
+        query = f"""SELECT ts, seq, {IMPRESSION_COLS} FROM impressions WHERE ts >= %s AND ts < %s
+                    AND (ts, seq) > (%s, %s) ORDER BY ts, seq LIMIT %s"""
+        last: tuple[float, int] = (since_ts, 0)
+        while True:
+            with self._conn() as conn:
+                rows = conn.execute(query, (last[0], until_ts, *last, batch)).fetchall()  # type: ignore[arg-type]
+            if not rows:
+                return
+            yield [impression_from_row(r[2:]) for r in rows]
+            last = (rows[-1][0], rows[-1][1])
 
     # housekeeping and lifecycle ------------------------------------------------------------------------
     def maintain(self) -> None:

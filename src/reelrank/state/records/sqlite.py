@@ -28,7 +28,16 @@ from typing import Any
 import numpy as np
 
 from reelrank.domain import Edge, EdgeKind, Event, EventKind, Post, PostStatus, Report, Surface, User
-from reelrank.state.records.base import EdgeRow, NotFound, PostRecord, PostRow, RecordError, UserRecord
+from reelrank.state.records.base import (
+    EdgeRow,
+    ImpressionRecord,
+    NotFound,
+    PostRecord,
+    PostRow,
+    RecordError,
+    UserRecord,
+)
+from reelrank.state.records.impression_rows import IMPRESSION_COLS, impression_from_row, impression_row
 
 # Migrations, applied in order; PRAGMA user_version records how many ran. Append, never edit: a
 # database written by an older build upgrades on open, one written by a newer build is refused.
@@ -58,6 +67,13 @@ _MIGRATIONS: tuple[str, ...] = (
         surface TEXT, request_id TEXT, position INTEGER);
     CREATE INDEX events_user_ts ON events(user_id, ts);
     CREATE INDEX events_ts ON events(ts)
+    """,
+    """
+    CREATE TABLE impressions (
+        seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL, user_id TEXT NOT NULL, post_id TEXT NOT NULL,
+        ts REAL NOT NULL, surface TEXT, position INTEGER, sources_json TEXT, scores_json TEXT,
+        models_json TEXT, bucket TEXT);
+    CREATE INDEX impressions_ts ON impressions(ts)
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -406,6 +422,23 @@ class SqliteRecordStore:
 
     def count_events(self) -> int:
         return int(self._reader().execute("SELECT count(*) FROM events").fetchone()[0])
+
+    # impressions -----------------------------------------------------------------------------------
+    def append_impressions(self, impressions: Sequence[ImpressionRecord]) -> None:
+        if not impressions:
+            return
+        sql = f"INSERT INTO impressions ({IMPRESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        with self._tx() as conn:
+            conn.executemany(sql, [impression_row(r) for r in impressions])
+
+    def scan_impressions(self, since_ts: float = 0.0, until_ts: float = float("inf"),
+                         batch: int = 50_000) -> Iterator[list[ImpressionRecord]]:
+        sql = (f"SELECT ts, seq, {IMPRESSION_COLS} FROM impressions WHERE (ts, seq) > (?, ?) AND ts < ?"
+               " ORDER BY ts, seq LIMIT ?")
+        last: tuple[float, int] = (since_ts, 0)
+        while rows := self._reader().execute(sql, (*last, until_ts, batch)).fetchall():
+            yield [impression_from_row(r[2:]) for r in rows]
+            last = (rows[-1][0], rows[-1][1])
 
     # lifecycle -------------------------------------------------------------------------------------
     def maintain(self) -> None:

@@ -1,0 +1,133 @@
+"""Redis online state that fails open for reads, so feeds are served while Redis is unreachable.
+
+Server mode's feeds read sessions, seen posts, interest vectors, affinities, counters and the trending
+pool from Redis. When Redis cannot be reached a read returns what an unknown key returns (nothing),
+the page is built from what the process holds itself (catalogue, graph, index, popularity), and the
+request is marked degraded (`trace.degraded` gets "online_state:redis_unavailable"; metric
+`reelrank_online_state_failures_total`). Writes raise `BackendUnavailable`, which the HTTP layer turns
+into a 503, except inside `best_effort()` (the feed's own "served" marks), where they are dropped.
+
+After a failure a small circuit breaker skips Redis for `open_s` (reads answer empty at once, writes
+raise at once), so a dead Redis costs one failed connection per second, not one per call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import redis
+
+from reelrank.state.online.redis import RedisOnlineState
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend (Redis, PostgreSQL) cannot be reached: the request was not carried out (HTTP 503)."""
+
+    def __init__(self, backend: str, detail: str = "") -> None:
+        super().__init__(f"{backend} is unavailable{': ' + detail if detail else ''}")
+        self.backend = backend
+
+
+_ERRORS = (redis.RedisError, OSError)
+
+
+class GuardedRedisOnlineState(RedisOnlineState):
+    def __init__(self, url: str, prefix: str = "reelrank", *, open_s: float = 1.0, timeout_s: float = 2.0) -> None:
+        super().__init__(url, prefix, timeout_s=timeout_s)
+        self.open_s = open_s
+        self.failures = 0
+        self._open_until = 0.0
+        self._local = threading.local()
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def check(self) -> None:
+        """Raise BackendUnavailable unless Redis answers a PING (ingest calls this before storing)."""
+        if not self.available:
+            raise BackendUnavailable("redis")
+        try:
+            self._r.ping()
+        except _ERRORS as exc:
+            self._trip()
+            raise BackendUnavailable("redis", type(exc).__name__) from exc
+
+    def _trip(self) -> None:
+        self.failures += 1
+        self._open_until = time.monotonic() + self.open_s
+
+    @contextmanager
+    def best_effort(self) -> Iterator[None]:
+        prev = getattr(self._local, "best_effort", False)
+        self._local.best_effort = True
+        try:
+            yield
+        finally:
+            self._local.best_effort = prev
+
+    def _read(self, fn: Any, default: Any, *args: Any) -> Any:
+        if not self.available:
+            return default
+        try:
+            return fn(*args)
+        except _ERRORS:
+            self._trip()
+            return default
+
+    def _write(self, fn: Any, *args: Any) -> None:
+        if not self.available:
+            if getattr(self._local, "best_effort", False):
+                return
+            raise BackendUnavailable("redis")
+        try:
+            fn(*args)
+        except _ERRORS as exc:
+            self._trip()
+            if not getattr(self._local, "best_effort", False):
+                raise BackendUnavailable("redis", type(exc).__name__) from exc
+
+    # reads: empty on failure
+    def get(self, key: str) -> bytes | None:
+        return self._read(super().get, None, key)  # type: ignore[no-any-return]
+
+    def list_range(self, key: str, count: int) -> list[bytes]:
+        return self._read(super().list_range, [], key, count)  # type: ignore[no-any-return]
+
+    def zmembers_above(self, key: str, min_score: float) -> list[int]:
+        return self._read(super().zmembers_above, [], key, min_score)  # type: ignore[no-any-return]
+
+    def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
+        return self._read(super().zitems_above, {}, key, min_score)  # type: ignore[no-any-return]
+
+    def hgetall(self, key: str) -> dict[str, float]:
+        return self._read(super().hgetall, {}, key)  # type: ignore[no-any-return]
+
+    def array_get(self, key: str, offsets: np.ndarray) -> np.ndarray:
+        return self._read(super().array_get, np.zeros(len(offsets), dtype=np.uint32),  # type: ignore[no-any-return]
+                          key, offsets)
+
+    # writes: BackendUnavailable on failure (dropped inside best_effort())
+    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
+        self._write(super().set, key, value, ttl_s)
+
+    def delete(self, key: str) -> None:
+        self._write(super().delete, key)
+
+    def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
+        self._write(super().push_capped, key, values, maxlen, ttl_s)
+
+    def zadd(self, key: str, members: Mapping[int, float], maxlen: int | None = None,
+             ttl_s: float | None = None) -> None:
+        self._write(super().zadd, key, members, maxlen, ttl_s)
+
+    def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        self._write(super().hincr, key, fields, ttl_s)
+
+    def array_incr(self, key: str, offsets: np.ndarray, amounts: np.ndarray, ttl_s: float | None = None) -> None:
+        self._write(super().array_incr, key, offsets, amounts, ttl_s)
