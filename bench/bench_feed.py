@@ -381,7 +381,7 @@ end
 """
 
 
-class LoadResult(dict):  # type: ignore[type-arg]
+class LoadResult(dict[str, float]):
     pass
 
 
@@ -476,7 +476,8 @@ def http_bench(store: BenchStore, args: argparse.Namespace) -> None:
                 ["users", f"rotating over {len(users):,} warmed users, a new feed session per request"],
             ], header=False)
             load(2, args.warmup)  # warm-up, not reported
-            rows, stage_rows = [], {}
+            rows: list[list[Any]] = []
+            stage_rows: dict[str, dict[int, float]] = {}
             degraded_rows = []
             for c in levels:
                 before = scrape_histograms(srv.base_url, names)

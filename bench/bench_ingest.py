@@ -228,15 +228,23 @@ def inprocess_ingest(data_dir: Path, gen: EventFactory, args: argparse.Namespace
         rows = []
         for size in sizes:
             # ingest() of pre-built Event objects (the engine's cost), then the JSON body validated first
-            rates_obj, rates_json, cpu_obj, cpu_json = [], [], [], []
+            rates_obj: list[float] = []
+            rates_json: list[float] = []
+            cpu_obj: list[float] = []
+            cpu_json: list[float] = []
             for _ in range(args.runs):
                 batches = [[Event.model_validate(e) for e in b] for b in gen.batches(args.events_per_run, size)]
-                rates_obj += timed_runs(lambda batches=batches: sum(writer.ingest(b).accepted for b in batches), 1,
-                                        cpu_obj)
+
+                def ingest_objects(batches: list[list[Event]] = batches) -> int:
+                    return sum(writer.ingest(b).accepted for b in batches)
+
+                rates_obj += timed_runs(ingest_objects, 1, cpu_obj)
                 bodies = [orjson.dumps({"events": b}) for b in gen.batches(args.events_per_run, size)]
-                rates_json += timed_runs(
-                    lambda bodies=bodies: sum(writer.ingest(EventsBatch.model_validate_json(x).events).accepted
-                                              for x in bodies), 1, cpu_json)
+
+                def ingest_json(bodies: list[bytes] = bodies) -> int:
+                    return sum(writer.ingest(EventsBatch.model_validate_json(x).events).accepted for x in bodies)
+
+                rates_json += timed_runs(ingest_json, 1, cpu_json)
             rows.append([size, "ingest(pre-built Event objects)", args.runs, spread(rates_obj),
                          float(np.median(cpu_obj)), "yes" if np.median(rates_obj) >= GOAL else "no"])
             rows.append([size, "validate JSON body + ingest (server work minus HTTP)", args.runs, spread(rates_json),

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +59,17 @@ def latency(run_dir: Path, reps: int) -> list[list[object]]:
     from reelrank.ranking.ranking_stage import RankerHolder
 
     bundle = RankerHolder(run_dir).get()
-    assert bundle is not None
+    numpy_bundle = RankerHolder(run_dir, backend="numpy").get()
+    assert bundle is not None and numpy_bundle is not None
+    numpy_ranker = numpy_bundle.ranker
     rng = np.random.default_rng(0)
     rows: list[list[object]] = []
-    for stage, n, fn in (("pre-rank", 5000, bundle.preranker.score), ("rank", 500, bundle.ranker.predict)):
+    cases: list[tuple[str, int, Callable[[np.ndarray], object]]] = [
+        ("pre-rank (numpy)", 5000, bundle.preranker.score), ("rank (numpy)", 500, numpy_ranker.predict),
+        ("rank (numpy)", 5000, numpy_ranker.predict)]
+    if bundle.ranker is not numpy_ranker:  # onnxruntime installed: serving uses it
+        cases += [("rank (onnxruntime)", n, bundle.ranker.predict) for n in (500, 5000)]
+    for stage, n, fn in cases:
         x = rng.normal(size=(n, len(bundle.features))).astype(np.float32)
         fn(x)  # warm
         ms = []
@@ -70,7 +78,37 @@ def latency(run_dir: Path, reps: int) -> list[list[object]]:
             fn(x)
             ms.append((time.perf_counter() - t) * 1000)
         rows.append([stage, n, round(float(np.percentile(ms, 50)), 3), round(float(np.percentile(ms, 99)), 3)])
+    rows.append(["whole ranker stage: features + pre-rank 5,000 -> rank 500 + value", 5000,
+                 *stage_latency(run_dir, reps)])
     return rows
+
+
+def stage_latency(run_dir: Path, reps: int) -> list[float]:
+    """RankingStage.score end to end on 5,000 candidates with every feature column present."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelrank.config import ControlSettings
+    from reelrank.domain import Surface, User
+    from reelrank.pipeline.candidates import Candidates
+    from reelrank.pipeline.context import FeedContext
+    from reelrank.ranking.ranking_features import FEATURES, column_of
+    from reelrank.ranking.ranking_stage import RankerHolder, RankingStage
+
+    rng = np.random.default_rng(1)
+    n = 5000
+    st = RankingStage(RankerHolder(run_dir), RankingSettings(prerank_k=500, deadline_ms=1000.0), ControlSettings(),
+                      ThreadPoolExecutor(1))
+    ctx = FeedContext(uid=1, user=User(user_id="v"), surface=Surface.REELS, page_size=10, now=time.time(),
+                      session_id="s", query=None, session=[], following=set(), hidden_creators=set(),
+                      seen=np.zeros(0, dtype=np.int64), served=np.zeros(0, dtype=np.int64))
+    base = {column_of(f): rng.uniform(size=n).astype(np.float32) for f in FEATURES}
+    ms = []
+    for _ in range(reps):
+        c = Candidates(np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.uint32), dict(base))
+        t = time.perf_counter()
+        st.score(ctx, c)
+        ms.append((time.perf_counter() - t) * 1000)
+    return [round(float(np.percentile(ms, 50)), 3), round(float(np.percentile(ms, 99)), 3)]
 
 
 def main() -> None:
@@ -105,8 +143,8 @@ def main() -> None:
                     [[h, m[h]["auc"], m[h]["ece"], m[h]["rate"], m[h]["pred"]] for h in HEADS])
         print(f"watch ratio MAE {m['watch']['mae']} (mean {m['watch']['mean']}); "
               f"pre-ranker vs ranker value correlation {m['prerank_teacher_corr']}")
-        print_table("inference latency (numpy, one thread of 2 cores)", ["stage", "candidates", "p50 ms", "p99 ms"],
-                    latency(logs, args.reps))
+        print_table("inference latency (one thread; serving uses onnxruntime when installed)",
+                    ["stage", "candidates", "p50 ms", "p99 ms"], latency(logs, args.reps))
         arms: dict[str, PopulationReport] = {}
         for name, ranking in (("formula", False), ("learned stack", True)):
             arms[name] = simulate(root / name.replace(" ", "_"), world, args.ab_users, args.ab_sessions,

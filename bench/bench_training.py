@@ -18,6 +18,7 @@ rows of one run, not runs on different days.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--threads", default="1", help="comma-separated torch thread counts for the epoch timing")
     ap.add_argument("--requests", type=int, default=500)
     args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     s = Settings(data_dir=args.data_dir)
     engine = Engine(s)
     tmp = Path(tempfile.mkdtemp(prefix="bench-training-"))
@@ -92,6 +94,7 @@ def main() -> None:
         print(f"user tower alone (max_len {model.cfg.max_len}, dim {model.cfg.dim}):        {pct(tower)}")
         print(f"feed request without a model:                       {feed_plain}")
         print(f"feed request with the model (user tower + 2 ANN):   {feed_latency(engine, args.requests)}")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end (other processes share these cores)")
     finally:
         engine.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -253,7 +253,8 @@ def store_dir(n_posts: int, root: Path = DEFAULT_ROOT) -> Path:
 
 def _read_meta(data_dir: Path) -> dict[str, Any] | None:
     with contextlib.suppress(OSError, ValueError):
-        return json.loads((data_dir / META_FILE).read_text())  # type: ignore[no-any-return]
+        meta: dict[str, Any] = json.loads((data_dir / META_FILE).read_text())
+        return meta
     return None
 
 

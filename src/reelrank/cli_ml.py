@@ -163,12 +163,14 @@ def eval_cmd(
     max_users: Annotated[int, typer.Option(help="Evaluate a seeded sample of users (0 = all).")] = 0,
     baselines: bool = True,
     funnel: bool = True,
+    publish: Annotated[bool, typer.Option(help="Also publish the evaluated model as the store's current version.")]
+    = False,
 ) -> None:
     """Leave-one-out evaluation: two-tower retrieval, the funnel, and baselines on one split."""
     from reelrank.evaluation.runner import EvalOptions, run_eval
 
     opt = EvalOptions(cfg=_config(epochs, threads, dim, max_len, seed), out=out, dataset=dataset,
-                      baselines=baselines, funnel=funnel, max_users=max_users)
+                      baselines=baselines, funnel=funnel, max_users=max_users, publish=publish)
     with _engine(data_dir) as engine:
         report = run_eval(engine, opt)
     files = report.write(out)

@@ -26,13 +26,19 @@ def train_ranker_cmd(
     from reelrank.training.ranker import RankerTrainConfig
     from reelrank.training.ranker_logs import train_from_logs
 
-    s = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    s = Settings()
+    if data_dir is not None:
+        s.data_dir = data_dir
+    s.data_dir.mkdir(parents=True, exist_ok=True)
     records = open_records(s)
     try:
         w = window_s or s.ranking.attribution_window_s
         now = time.time() + (w if include_open else 0.0)
-        run = train_from_logs(records, s.data_dir, window_s=w, now=now,
-                              cfg=RankerTrainConfig(epochs=epochs, threads=threads), activate=activate)
+        try:
+            run = train_from_logs(records, s.data_dir, window_s=w, now=now,
+                                  cfg=RankerTrainConfig(epochs=epochs, threads=threads), activate=activate)
+        except ValueError as e:  # too few labelled impressions
+            raise typer.BadParameter(str(e)) from None
     finally:
         records.close()
     typer.echo(json.dumps({"version": run.version, "n_train": run.n_train, "n_test": run.n_test, **run.metrics},

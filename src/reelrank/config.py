@@ -6,6 +6,7 @@ REELRANK_DATA_DIR=/var/lib/reelrank or REELRANK_FEED__PAGE_SIZE=20.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -194,6 +195,8 @@ class RankingSettings(BaseModel):
     deadline_ms: float = Field(25.0, gt=0, description="Ranker deadline; past it the page keeps pre-rank order.")
     attribution_window_s: float = Field(1800.0, gt=0, description="Events this long after an impression answer it.")
     log_impressions: bool = Field(True, description="Log every served page's impressions (training data).")
+    backend: Literal["auto", "numpy"] = Field("auto", description="auto: the ranker runs on onnxruntime when "
+                                              "installed (extra `onnx`, measured faster), numpy otherwise.")
     reels: ValueWeights = ValueWeights()
     explore: ValueWeights = ValueWeights(completion=0.3, like=1.5, share=3.0, save=3.0)
 
@@ -218,6 +221,14 @@ class Settings(BaseSettings):
     max_post_batch: int = Field(1000, ge=1)
     report_threshold: int = Field(5, ge=1, description="Distinct reporters after which a post is hidden from all.")
     source_threads: int = Field(8, ge=1, description="Threads that run candidate sources concurrently.")
+    feed_concurrency: int = Field(
+        default_factory=lambda: max(os.cpu_count() or 2, 1),
+        ge=1, description="Feed pipelines run at once per process (admission control); default: CPU cores.",
+    )
+    blas_threads: int = Field(
+        1, ge=1, description="BLAS threads per serving process. Small per-request matrix products gain nothing "
+        "from more, and extra BLAS threads fight the request threads for the cores (halved CPU per request).",
+    )
     cursor_secret: str | None = Field(None, description="Signs feed cursors; random per process if unset.")
     encoder: EncoderSettings = EncoderSettings()
     index: IndexSettings = IndexSettings()

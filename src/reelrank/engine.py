@@ -6,6 +6,7 @@ engine through its writers (posts, accounts, events) and its feed service.
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import threading
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from reelrank.config import Settings
@@ -31,6 +33,7 @@ from reelrank.ingest.account_writer import AccountWriter
 from reelrank.ingest.event_writer import EventWriter
 from reelrank.ingest.post_writer import PostWriter
 from reelrank.labels.impression_logger import ImpressionLogger
+from reelrank.labels.label_job import LabelJob
 from reelrank.models.holder import ModelHolder
 from reelrank.models.post_features import CataloguePostFeatures
 from reelrank.models.query import ModelQueries, UserSequences
@@ -55,6 +58,7 @@ class Engine:
     def __init__(self, settings: Settings, encoder: TextEncoder | None = None) -> None:
         self.settings = s = settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        threadpool_limits(limits=s.blas_threads, user_api="blas")  # process-wide, see Settings.blas_threads
         self.metrics = Metrics()
         self.records = open_records(s)  # SQLite by default, PostgreSQL for a postgresql:// database_url
         self.vectorizer = ContentVectorizer.from_settings(s.encoder, encoder)
@@ -79,8 +83,11 @@ class Engine:
         self._pool = ThreadPoolExecutor(max_workers=s.source_threads, thread_name_prefix="source")
         # Ranking stack (ranking/, labels/): served impressions logged off the hot path; the learned ranker
         # orders candidates once <data_dir>/models/ranker has a version (the formula until then).
-        self.ranker = RankerHolder(s.data_dir, s.models.check_every_s) if s.ranking.enabled else None
-        self.impressions = ImpressionLogger(self.records) if s.ranking.log_impressions else None
+        self.ranker = RankerHolder(s.data_dir, s.models.check_every_s, s.ranking.backend) if s.ranking.enabled else None
+        self.impressions = (ImpressionLogger(self.records, on_drop=self.metrics.impressions_dropped.inc)
+                            if s.ranking.log_impressions else None)
+        self.labels = LabelJob(self.records, s.data_dir / "labels", s.ranking.attribution_window_s,
+                               on_health=self.metrics.observe_labeller) if s.ranking.log_impressions else None
         deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity,
                           counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity,
                           ranker=self.ranker)
@@ -103,6 +110,7 @@ class Engine:
         self._last_snapshot = time.time()
         self._snapshot_lock = threading.Lock()
         self._load()
+        gc.freeze()  # the loaded catalogue is long-lived: keep it out of every later GC pass
         if s.models.enabled:
             self.models.reload()  # imports torch only if a model version exists
         self.realtime.start()  # consumer threads (unless settings.realtime.drain == "sync")
@@ -198,6 +206,8 @@ class Engine:
                 self.records.maintain()  # rate-limited inside: partitions ahead, retention
                 if self.settings.models.enabled:
                     self.models.maintain()  # new model version? new posts to place in its space?
+                if self.labels is not None:
+                    self.labels.run_once()  # label impressions whose attribution window closed
                 self.metrics.catalogue_size.set(len(self.catalogue))
                 self.metrics.index_size.set(len(self.index))
                 period = self.settings.index.snapshot_every_s

@@ -28,6 +28,8 @@ def test_served_pages_log_impressions_with_sources_and_scores(tmp_path: Path) ->
         for i in range(12):
             post(client, f"p{i}", "chef")
         page = feed(client, "viewer", surface="reels", page_size=5)
+        health = client.get("/healthz").json()
+        assert health["labeller"]["stalled"] is False and health["impressions"]["dropped"] == 0
     engine.close()  # flushes the impression buffer
     store = SqliteRecordStore(s.sqlite_path)
     try:

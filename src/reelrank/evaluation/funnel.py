@@ -66,6 +66,7 @@ class FunnelReplay:
     def __init__(self, engine: Engine, model_index: AnnIndex, two_tower_k: int) -> None:
         s = engine.settings.model_copy(deep=True)
         s.policy.reels.enabled = False  # the funnel's output before page policy
+        s.models.enabled = True  # the two-tower source is part of the funnel (the CLI's engine has it off)
         s.sources.deadline_ms = 1e9  # offline: never drop a source for being slow
         s.models.two_tower_k = two_tower_k
         s.models.learned_weight = 0.0  # the replay records the learned column; the weight is applied later
@@ -73,6 +74,11 @@ class FunnelReplay:
         self._settings = s
         self._model_index = model_index
         self._interest = InterestFeatures(MemoryOnlineState(), engine.index, s.encoder.dim, s.interest)
+
+    def source_names(self) -> list[str]:
+        e = self._engine
+        deps = FunnelDeps(self._settings, e.catalogue, e.accounts, e.index, PopularityFeatures())
+        return [src.name for src in build_pipeline(Surface.REELS, deps).sources]
 
     def run(self, cases: Sequence[Case], user_vecs: np.ndarray, progress: bool = True) -> FunnelOutput:
         e, now = self._engine, time.time()

@@ -37,7 +37,9 @@ from reelrank.evaluation.report import Report
 from reelrank.evaluation.split import Case, leave_one_out
 from reelrank.index.ann_index import AnnIndex
 from reelrank.models.config import TwoTowerConfig
+from reelrank.models.registry import ModelRegistry
 from reelrank.training.dataset import load_log_data
+from reelrank.training.export import export_model
 from reelrank.training.retrieval import fit_on
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -52,6 +54,7 @@ class EvalOptions:
     baselines: bool = True
     funnel: bool = True
     max_users: int = 0  # 0 = all; otherwise a seeded sample of evaluation users (quick runs)
+    publish: bool = False  # also write the evaluated model as a version in the store's registry
     progress: bool = True
 
 
@@ -71,9 +74,16 @@ def run_eval(engine: Engine, opt: EvalOptions) -> Report:
     catalogue = np.flatnonzero(data.active)
     n_items = data.n_items
     t0 = time.time()
-    trainer, result, _, _ = fit_on(data, opt.cfg, split.train, valid, opt.progress)
+    trainer, result, known_posts, known_users = fit_on(data, opt.cfg, split.train, valid, opt.progress)
     train_s = time.time() - t0
     item_vecs = trainer.item_vectors()  # (P, D)
+    if opt.publish:
+        version, _ = export_model(
+            ModelRegistry.for_data_dir(engine.settings.data_dir), opt.cfg, trainer.model, item_vecs, data.post_ids,
+            data.active, [data.post_ids[p] for p in np.flatnonzero(known_posts)],
+            [u.user_id for i, u in enumerate(data.users) if u is not None and known_users[i]],
+            {"split": "leave-one-out train part", **result.summary()}, data.window.as_dict())
+        tqdm.write(f"published the evaluated model as {version}")
     u_valid, u_test = trainer.user_vectors(valid, item_vecs), trainer.user_vectors(test, item_vecs)
     rankings: dict[str, Ranking] = {
         "two-tower retrieval": _ranked("retrieval", lambda r: u_test[r] @ item_vecs.T, test, catalogue)}

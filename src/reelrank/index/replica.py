@@ -79,7 +79,7 @@ class CatalogueReplica:
         self.changes_key = f"{prefix}:changes"
         self.events_key = f"{prefix}:events"
         self.origin = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._r = redis.Redis.from_url(url, socket_timeout=block_ms / 1000 + 5, socket_connect_timeout=2)
+        self._r: Any = redis.Redis.from_url(url, socket_timeout=block_ms / 1000 + 5, socket_connect_timeout=2)
         self._cat, self._accounts, self._graph, self._index, self._pop = catalogue, accounts, graph, index, popularity
         self._block_ms = block_ms
         self._stop = threading.Event()
@@ -227,7 +227,7 @@ def install(engine: Any, replica: CatalogueReplica) -> None:
         pids = put_posts(posts, vectors)
         if pids:
             creators = [engine.accounts.uid_of[p.creator_id] for p in posts]
-            replica.posts_changed(pids, creators, posts, vectors)
+            replica.posts_changed(pids, creators, posts, np.asarray(vectors))
         return pids
 
     def remove(post_id: str) -> int:

@@ -57,13 +57,13 @@ def label(impressions: Iterable[ImpressionRecord], events: Iterable[Event], wind
             # No request id (or a foreign one): the latest impression of this user+post before the
             # event, if the event falls within its window. A request-id match needs no window: the
             # client said which page it answers (its clock may differ from the server's).
-            lst = by_key.get((e.user_id, e.post_id))
-            if not lst:
+            shown = by_key.get((e.user_id, e.post_id))
+            if not shown:
                 continue
-            j = bisect.bisect_right(lst, (e.ts, len(examples))) - 1
-            if j < 0 or e.ts - lst[j][0] > window_s:
+            j = bisect.bisect_right(shown, (e.ts, len(examples))) - 1
+            if j < 0 or e.ts - shown[j][0] > window_s:
                 continue
-            i = lst[j][1]
+            i = shown[j][1]
         ex = examples[i]
         if e.kind is EventKind.VIEW and e.watch_ms is not None and e.duration_ms:
             ex.watch_ratio = max(ex.watch_ratio, min(e.watch_ms / e.duration_ms, 1.0))
@@ -107,5 +107,6 @@ class Labeller:
         have arrived since the last step (an idle system is not stalled)."""
         now = time.time() if now is None else now
         lag = max(now - self.window_s - self.watermark, 0.0)
-        arrived = self._records.count_events() != self._events_at_step
-        return {"watermark": self.watermark, "lag_s": lag, "stalled": bool(lag > self.stall_after_s and arrived)}
+        # count_events only when lagging: it is a full count on SQLite, too dear for every health check.
+        stalled = lag > self.stall_after_s and self._records.count_events() != self._events_at_step
+        return {"watermark": self.watermark, "lag_s": lag, "stalled": bool(stalled)}

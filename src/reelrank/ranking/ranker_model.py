@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -51,11 +52,15 @@ class PreRanker:
         return ((x - self.mean) / self.std) @ self.w + self.b
 
 
+class HeadPredictor(Protocol):
+    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
 @dataclass(frozen=True)
 class RankerBundle:
     version: str
     features: tuple[str, ...]
-    ranker: MultiTaskRanker
+    ranker: HeadPredictor  # MultiTaskRanker (numpy) or OnnxRanker (ranking/onnx_ranker.py)
     preranker: PreRanker
 
     @classmethod

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 class RankerHolder:
     """The live ranker bundle; re-reads the registry's `current` at most every `check_every_s`."""
 
-    def __init__(self, data_dir: Path, check_every_s: float = 30.0) -> None:
+    def __init__(self, data_dir: Path, check_every_s: float = 30.0, backend: str = "auto") -> None:
         self.registry = ModelRegistry.for_data_dir(data_dir, "ranker")
+        self._backend = backend
         self._every = check_every_s
         self._checked = float("-inf")
         self.bundle: RankerBundle | None = None
@@ -49,7 +50,12 @@ class RankerHolder:
         try:
             cur = self.registry.current()
             if cur is not None and (self.bundle is None or self.bundle.version != cur):
-                self.bundle = RankerBundle.load(self.registry.path(cur), cur)
+                bundle = RankerBundle.load(self.registry.path(cur), cur)
+                if self._backend != "numpy":
+                    from reelrank.ranking.onnx_ranker import with_onnx
+
+                    bundle = with_onnx(bundle)
+                self.bundle = bundle
         except Exception:  # a bad artifact keeps the previous model (or the formula), never a failed page
             log.exception("could not load ranker")
 
@@ -73,7 +79,8 @@ class RankingStage:
         x = feature_matrix(cols, n)  # (N, F), position = 0 at serving
         pre = bundle.preranker.score(x).astype(np.float32)  # (N,)
         cols["prerank"] = pre
-        keep = np.argsort(-pre, kind="stable")[: self._s.prerank_k]  # (K,)
+        k = self._s.prerank_k
+        keep = np.argpartition(-pre, k - 1)[:k] if n > k else np.arange(n)  # (K,) the best k, any order
         controls = self._controls(cols, n)
         try:
             fut = self._pool.submit(bundle.ranker.predict, x[keep])

@@ -54,7 +54,13 @@ def create_app(engine: Engine, own_engine: bool = False) -> FastAPI:
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request) -> dict[str, Any]:
         e: Engine = request.app.state.engine
-        return {"status": "ok", "posts": len(e.catalogue), "users": len(e.accounts), "indexed": len(e.index)}
+        out: dict[str, Any] = {"status": "ok", "posts": len(e.catalogue), "users": len(e.accounts),
+                               "indexed": len(e.index)}
+        if e.labels is not None:  # ranking stack: a stalled labeller means training data is going missing
+            out["labeller"] = e.labels.labeller.health()
+        if e.impressions is not None:
+            out["impressions"] = e.impressions.health()
+        return out
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     def metrics(request: Request) -> Response:

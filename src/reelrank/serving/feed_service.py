@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -83,6 +84,7 @@ class FeedService:
                  cursors: CursorCodec, controls: ControlsReader | None = None,
                  model_queries: ModelQueries | None = None, impressions: ImpressionSink | None = None) -> None:
         self._s = settings
+        self._admission = threading.BoundedSemaphore(settings.feed_concurrency)
         self._impressions = impressions  # served impressions, logged off the hot path (labels/)
         self._model_queries = model_queries  # learned retrieval: user tower per request (None: no model)
         self._controls = controls  # learned topic affinity for 'Your Algorithm' (None: controls only)
@@ -111,7 +113,7 @@ class FeedService:
         ctl = controls_view(self._cat, user, self._controls.affinity(uid, user, now) if self._controls else {})
         return FeedContext(
             uid=uid, user=user, surface=req.surface, page_size=req.page_size, now=now, session_id=session_id,
-            query=query, session=session, following=self._graph.following(uid),
+            query=query, session=session, following=set(self._graph.following(uid)),
             hidden_creators=self._graph.hidden_creators(uid), seen=self._seen.seen(uid, now),
             served=self._seen.served(session_id), interest_topics=topics, explain=req.explain,
             topic_affinity=ctl.topic_affinity, muted_topics=ctl.muted, boosted_topics=ctl.boosted,
@@ -124,10 +126,16 @@ class FeedService:
         sw = Stopwatch()
         cursor = (self._cursors.decode(req.cursor, req.user_id) if req.cursor
                   else Cursor(self._cursors.new_session(), 0, req.user_id))
-        ctx = self.context(req, cursor.session_id, now)
-        context_ms = sw.lap()
-        pipe = self._pipelines[req.surface]
-        result = self._executor.run(pipe, ctx)
+        # Admission control: at most `feed_concurrency` pipelines run at once (about the core count).
+        # More would only queue their sources behind each other's in the shared pool and blow the
+        # per-source deadlines, silently degrading every page under load.
+        with self._admission:
+            sw.lap()  # time spent waiting for admission is not the context's
+            ctx = self.context(req, cursor.session_id, now)
+            context_ms = sw.lap()
+            pipe = self._pipelines[req.surface]
+            result = self._executor.run(pipe, ctx)
+            sw.lap()
         result.trace.stages.insert(0, StageRecord("context", "context", context_ms))
         page_pids = result.cands.pids[result.page]
         self._seen.mark_served(cursor.session_id, [int(p) for p in page_pids], now)

@@ -24,6 +24,17 @@ class Metrics:
         self.posts_written = Counter("reelrank_posts_written", "Posts created or updated", registry=r)
         self.catalogue_size = Gauge("reelrank_catalogue_posts", "Posts in the catalogue", registry=r)
         self.index_size = Gauge("reelrank_index_vectors", "Live vectors in the ANN index", registry=r)
+        # Ranking stack (labels/): lost impressions and a labeller whose watermark stopped advancing.
+        self.impressions_dropped = Counter("reelrank_impressions_dropped", "Impressions dropped: logger buffer "
+                                           "full (store down)", registry=r)
+        self.labeller_lag = Gauge("reelrank_labeller_lag_seconds", "Closed attribution windows not yet labelled",
+                                  registry=r)
+        self.labeller_stalled = Gauge("reelrank_labeller_stalled", "1 while the labeller's watermark is stuck "
+                                      "and events keep arriving", registry=r)
+
+    def observe_labeller(self, health: dict[str, float | bool]) -> None:
+        self.labeller_lag.set(float(health["lag_s"]))
+        self.labeller_stalled.set(1.0 if health["stalled"] else 0.0)
 
     def observe_stage(self, rec: StageRecord) -> None:
         self.stage_latency.labels(rec.stage, rec.name).observe(rec.ms)

@@ -159,7 +159,7 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
     """The app of one serving process (uvicorn factory: `reelrank.serving.workers:create_server_app`)."""
     from reelrank.serving.app import create_app
 
-    s = settings or Settings()
+    s = settings or Settings()  # type: ignore[call-arg]  # from REELRANK_* env
     engine = build_engine(s, role="serve")
     app = create_app(engine, own_engine=True)
     install_unavailable_handlers(app)

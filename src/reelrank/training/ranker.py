@@ -64,7 +64,7 @@ class SharedBottom(nn.Module):
 def train_ranker(train: RankerData, cfg: RankerTrainConfig | None = None,
                  settings: RankingSettings | None = None, progress: bool = True) -> RankerBundle:
     cfg = cfg or RankerTrainConfig()
-    settings = settings or RankingSettings()
+    settings = settings or RankingSettings.model_validate({})
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -124,7 +124,7 @@ def evaluate(bundle: RankerBundle, test: RankerData) -> dict[str, Any]:
     pre = bundle.preranker.score(test.x)
     x0 = test.x.copy()
     x0[:, POSITION] = 0.0
-    teacher = value_of(bundle.ranker.predict(x0), RankingSettings().reels)
+    teacher = value_of(bundle.ranker.predict(x0), RankingSettings.model_validate({}).reels)
     out["prerank_teacher_corr"] = round(float(np.corrcoef(pre, teacher)[0, 1]), 4) if len(test) > 1 else None
     return out
 
@@ -133,6 +133,8 @@ def save_bundle(bundle: RankerBundle, data_dir: Path, metrics: dict[str, Any], w
     """Writes a new registry version (ranker.npz + meta/metrics) and makes it current."""
     registry = ModelRegistry.for_data_dir(data_dir, "ranker")
     r, p = bundle.ranker, bundle.preranker
+    if not isinstance(r, MultiTaskRanker):
+        raise TypeError("save the numpy ranker train_ranker returned, not a serving backend")
     arrays: dict[str, np.ndarray] = {"n_layers": np.asarray(len(r.layers)), "mean": r.mean, "std": r.std,
                                      "head_w": r.head_w, "head_b": r.head_b, "pre_w": p.w, "pre_b": np.asarray(p.b)}
     for i, (w, b) in enumerate(r.layers):

@@ -374,7 +374,7 @@ class PostgresRecordStore:
         last: tuple[float, int] = (since_ts, 0)
         while True:
             with self._conn() as conn:
-                rows = conn.execute(query, (last[0], until_ts, *last, batch)).fetchall()  # type: ignore[arg-type]
+                rows = conn.execute(query, (last[0], until_ts, *last, batch)).fetchall()
             if not rows:
                 return
             yield [impression_from_row(r[2:]) for r in rows]
