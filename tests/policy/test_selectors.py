@@ -15,12 +15,14 @@ from reelrank.pipeline.candidates import Candidates
 from reelrank.pipeline.components import Selector
 from reelrank.pipeline.context import FeedContext
 from reelrank.policy.selectors.creator_spacing_selector import CreatorSpacingSelector
-from reelrank.policy.selectors.exploration_slot_selector import ExplorationSlotSelector
-from reelrank.policy.selectors.fresh_slot_selector import FreshSlotSelector
 from reelrank.policy.selectors.mmr_selector import MmrSelector
 from reelrank.policy.selectors.slots import slot_count, slot_positions, source_mask
+from reelrank.policy.selectors.source_slot_selector import (
+    ExplorationSlotSelector,
+    FreshSlotSelector,
+    TrendSlotSelector,
+)
 from reelrank.policy.selectors.topic_quota_selector import TopicQuotaSelector, topic_cap
-from reelrank.policy.selectors.trend_slot_selector import TrendSlotSelector
 
 SOURCES = ["ann", "fresh", "exploration", "trending"]
 FRESH, EXPLORE, TREND = (source_mask(SOURCES, n) for n in ("fresh", "exploration", "trending"))

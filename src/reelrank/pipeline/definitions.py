@@ -23,12 +23,14 @@ from reelrank.policy.filters.removed_posts_filter import RemovedPostsFilter
 from reelrank.policy.filters.seen_filter import SeenFilter
 from reelrank.policy.filters.surface_filter import SurfaceFilter
 from reelrank.policy.selectors.creator_spacing_selector import CreatorSpacingSelector
-from reelrank.policy.selectors.exploration_slot_selector import ExplorationSlotSelector
-from reelrank.policy.selectors.fresh_slot_selector import FreshSlotSelector
 from reelrank.policy.selectors.mmr_selector import MmrSelector
 from reelrank.policy.selectors.slots import source_mask
+from reelrank.policy.selectors.source_slot_selector import (
+    ExplorationSlotSelector,
+    FreshSlotSelector,
+    TrendSlotSelector,
+)
 from reelrank.policy.selectors.topic_quota_selector import TopicQuotaSelector
-from reelrank.policy.selectors.trend_slot_selector import TrendSlotSelector
 from reelrank.ranking.formula_scorer import FormulaScorer
 from reelrank.ranking.learned_similarity_scorer import LearnedSimilarityScorer
 from reelrank.ranking.ranking_features import RankingFeaturesScorer

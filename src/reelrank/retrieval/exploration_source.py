@@ -3,7 +3,7 @@
 A random sample of the catalogue minus the user's strongest topics (top learned affinities,
 onboarding, added and boosted topics) and minus what the user rejected (muted, or pushed away with
 "not interested" / "see less"), ranked by a random draw damped by popularity, so rarely
-shown posts get their chance. The exploration slots (policy/selectors/exploration_slot_selector.py)
+shown posts get their chance. The exploration slots (policy/selectors/source_slot_selector.py)
 put the best-scored of them on the page. Deterministic per request (seeded by user, session, page).
 """
 
