@@ -11,11 +11,17 @@ runs against the same servers (two developers, CI beside a developer) never see 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import os
 import secrets
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from reelrank.config import Settings
 
 PG_URL = os.environ.get("REELRANK_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("REELRANK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -93,3 +99,25 @@ def delete_keys(prefix: str) -> None:
             batch = batch[1000:]
     finally:
         client.close()
+
+
+_settings_counter = itertools.count()
+
+
+@contextlib.contextmanager
+def server_mode_settings(data_dir: Path, tag: str) -> Iterator[Settings]:
+    """Embedded test settings switched to the real PostgreSQL + Redis, in a schema and key prefix of
+    their own (unique per run and per use), dropped afterwards."""
+    from tests.conftest import make_settings
+
+    s = make_settings(data_dir)
+    s.database_url = require_postgres()
+    s.redis_url = require_redis()
+    n = next(_settings_counter)
+    s.backends.database_schema = f"rr_test_{RUN_TOKEN}_{tag}{n}"
+    s.backends.redis_prefix = f"rr-test:{RUN_TOKEN}:{tag}{n}"
+    try:
+        yield s
+    finally:
+        drop_schema(s.backends.database_schema)
+        delete_keys(s.backends.redis_prefix + ":")

@@ -6,7 +6,6 @@ skips locally when a service is unreachable (tests/state/services.py).
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,20 +22,11 @@ from reelrank.state.stream.memory import MemoryEventStream
 from tests.conftest import make_settings
 from tests.state import services
 
-_counter = itertools.count()
-
 
 @pytest.fixture
 def server_settings(tmp_path: Path) -> Iterator[Settings]:
-    s = make_settings(tmp_path / "data")
-    s.database_url = services.require_postgres()
-    s.redis_url = services.require_redis()
-    n = next(_counter)
-    s.backends.database_schema = f"rr_test_{services.RUN_TOKEN}_engine{n}"
-    s.backends.redis_prefix = f"rr-test:{services.RUN_TOKEN}:engine{n}"
-    yield s
-    services.drop_schema(s.backends.database_schema)
-    services.delete_keys(s.backends.redis_prefix + ":")
+    with services.server_mode_settings(tmp_path / "data", "engine") as s:
+        yield s
 
 
 def test_defaults_are_embedded(tmp_path: Path) -> None:
