@@ -262,8 +262,8 @@ def split_steps(engine: Any, gen: EventFactory, args: argparse.Namespace) -> Non
     """Where one batch of 1,000 goes: JSON validation, SQLite append (duplicate check + insert), online apply."""
     from reelrank.serving.schemas import EventsBatch
 
-    steps: dict[str, list[float]] = {"validate JSON (pydantic)": [], "resolve ids": [],
-                                     "SQLite append_events": [], "online apply (seen, interest, popularity)": []}
+    steps: dict[str, list[float]] = {"validate JSON (pydantic)": [], "resolve ids": [], "SQLite append_events": [],
+                                     "online apply (seen, interest, affinity, popularity)": []}
     uid_of, pid_of = engine.accounts.uid_of, engine.catalogue.pid_of
     for body in [orjson.dumps({"events": b}) for b in gen.batches(max(args.events_per_run, 20_000), 1_000)]:
         t0 = time.perf_counter()

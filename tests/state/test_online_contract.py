@@ -76,6 +76,83 @@ def test_get_set_delete_round_trips_bytes(state: OnlineState) -> None:
     assert state.get("v") is None
 
 
+def test_mget_returns_values_in_order_none_where_missing(state: OnlineState) -> None:
+    assert state.mget([]) == []
+    state.set("a", b"1")
+    state.set("b", b"\x00" * 3080)
+    state.push_capped("l", [b"x"], maxlen=2)  # not a string: reads as missing, like get()
+    assert state.mget(["b", "missing", "a", "l", "a"]) == [b"\x00" * 3080, None, b"1", None, b"1"]
+
+
+def test_mget_skips_expired_keys(state: OnlineState) -> None:
+    state.set("short", b"1", ttl_s=TTL_S)
+    state.set("kept", b"2")
+    time.sleep(PAST_TTL_S)
+    assert state.mget(["short", "kept"]) == [None, b"2"]
+
+
+def _write_everything(state: OnlineState) -> None:
+    state.set("s", b"v", ttl_s=60)
+    state.set("gone", b"x")
+    state.delete("gone")
+    state.push_capped("l", [b"a", b"b", b"c"], maxlen=2, ttl_s=60)
+    state.zadd("z", {1: 1.0, 2: 2.0, 3: 3.0}, maxlen=10, ttl_s=60)
+    state.hincr("h", {"f": 1.5}, ttl_s=60)
+    state.hincr("h", {"f": 1.0, "g": -1.0})
+    state.array_incr("a", np.array([4, 4]), np.array([1, 2]), ttl_s=60)
+    state.zadd("z2", {5: 0.5, 6: float("inf")})  # no maxlen, no ttl; inf is a valid score
+    state.push_capped("l", [], maxlen=2)  # nothing to push: only trims
+    state.hincr("h", {})
+
+
+def _assert_everything(state: OnlineState) -> None:
+    assert state.mget(["s", "gone"]) == [b"v", None]
+    assert state.list_range("l", 5) == [b"c", b"b"]
+    assert sorted(state.zmembers_above("z", 2.0)) == [2, 3]
+    assert state.hgetall("h") == {"f": 2.5, "g": -1.0}
+    np.testing.assert_array_equal(state.array_get("a", np.array([4])), [3])
+    assert state.zitems_above("z2", 0.0) == {5: 0.5, 6: float("inf")}
+
+
+def test_batch_applies_every_write_by_the_end_of_the_block(state: OnlineState) -> None:
+    with state.batch():
+        _write_everything(state)
+        with state.batch():  # nested: joins the outer batch
+            state.hincr("h2", {"n": 1.0})
+    _assert_everything(state)
+    assert state.hgetall("h2") == {"n": 1.0}
+    with state.batch():
+        pass  # an empty batch is fine
+
+
+def test_batch_writes_equal_the_same_writes_unbatched(state: OnlineState) -> None:
+    _write_everything(state)
+    _assert_everything(state)
+    with state.batch():  # the same calls again, batched: they add up the same way
+        state.hincr("h", {"f": -2.5, "g": 1.0})
+        state.push_capped("l", [b"d"], maxlen=2)
+        state.zadd("z", {9: 9.0}, maxlen=3)
+    assert state.hgetall("h") == {"f": 0.0, "g": 0.0}
+    assert state.list_range("l", 5) == [b"d", b"c"]
+    assert sorted(state.zmembers_above("z", float("-inf"))) in ([2, 3, 9], [3, 9])  # memory trims to 90%
+
+
+def test_batches_in_threads_lose_nothing(state: OnlineState) -> None:
+    def work() -> None:
+        for _ in range(20):
+            with state.batch():
+                state.hincr("h", {"n": 1.0})
+                state.push_capped("l", [b"x"], maxlen=1000)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state.hgetall("h") == {"n": 80.0}
+    assert len(state.list_range("l", 1000)) == 80
+
+
 def test_set_ttl_expires_and_plain_set_clears_it(state: OnlineState) -> None:
     state.set("short", b"1", ttl_s=TTL_S)
     state.set("kept", b"1", ttl_s=TTL_S)

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from reelrank.state.online.base import OnlineState
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -40,19 +42,31 @@ class AffinityFeatures:
         return self._tau
 
     def apply(self, updates: Sequence[AffinityUpdate]) -> None:
+        n = len(updates)
+        self.apply_arrays(np.fromiter((u.uid for u in updates), dtype=np.int64, count=n), [u.topics for u in updates],
+                          np.fromiter((u.creator_uid for u in updates), dtype=np.int64, count=n),
+                          np.fromiter((u.weight for u in updates), dtype=np.float64, count=n),
+                          np.fromiter((u.ts for u in updates), dtype=np.float64, count=n))
+
+    def apply_arrays(self, uids: np.ndarray, topics: Sequence[Sequence[str]], creator_uids: np.ndarray,
+                     weights: np.ndarray, ts: np.ndarray) -> None:
+        """`apply` on parallel (N,) arrays (topics: each row's topic names, primary first): one hincr per
+        user and kind, whatever the number of events."""
+        if len(uids) == 0:
+            return
+        scaled = (np.asarray(weights, dtype=np.float64) * np.exp((np.asarray(ts, dtype=np.float64) - T0) / self._tau))
         topic_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)
         creator_inc: defaultdict[int, dict[str, float]] = defaultdict(dict)
-        for u in updates:
-            if u.weight == 0.0:
+        for uid, names, creator, v in zip(uids.tolist(), topics, creator_uids.tolist(), scaled.tolist(), strict=True):
+            if v == 0.0:
                 continue
-            scaled = u.weight * math.exp((u.ts - T0) / self._tau)
             # The primary topic carries the post; secondary topics share a smaller part of the signal.
-            for i, topic in enumerate(u.topics):
-                share = 1.0 if i == 0 else 0.5
-                d = topic_inc[u.uid]
-                d[topic] = d.get(topic, 0.0) + share * scaled
-            key = str(u.creator_uid)
-            creator_inc[u.uid][key] = creator_inc[u.uid].get(key, 0.0) + scaled
+            d = topic_inc[uid]
+            for i, topic in enumerate(names):
+                d[topic] = d.get(topic, 0.0) + (v if i == 0 else 0.5 * v)
+            c = creator_inc[uid]
+            key = str(creator)
+            c[key] = c.get(key, 0.0) + v
         for uid, fields in topic_inc.items():
             self._state.hincr(f"u:{uid}:aff:topic", fields, ttl_s=self._ttl)
         for uid, fields in creator_inc.items():

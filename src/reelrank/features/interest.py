@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,6 +20,8 @@ from reelrank.config import InterestSettings
 from reelrank.state.online.base import OnlineState
 
 _ACTION = struct.Struct("<qfd")  # pid, weight, ts
+_ACTION_DTYPE = np.dtype([("pid", "<i8"), ("weight", "<f4"), ("ts", "<f8")])  # the same layout, packed
+assert _ACTION_DTYPE.itemsize == _ACTION.size
 
 
 class VectorLookup(Protocol):
@@ -56,7 +59,8 @@ class InterestFeatures:
         # Long-term vectors are read, updated and written back: concurrent ingest calls (the server's
         # worker threads) must not interleave on one user, or one batch's update is lost. Processes
         # sharing Redis state would need the update as one server-side script (not done yet).
-        self._lock = threading.Lock()
+        # Re-entrant: the event writer holds it (writing()) around apply_arrays, which takes it again.
+        self._lock = threading.RLock()
 
     @staticmethod
     def _lt_key(uid: int) -> str:
@@ -67,41 +71,71 @@ class InterestFeatures:
         return f"u:{uid}:sess"
 
     # -- writes ----------------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the long-term update lock and one online-state batch for the block (re-entrant).
+
+        The event writer wraps all of an ingest call's online updates in it: on Redis they are sent together
+        (one script call) when the block ends, and the lock is held until then, so a concurrent ingest call
+        in this process cannot read a long-term vector that this one has read but not yet written back."""
+        with self._lock, self._state.batch():
+            yield
+
     def apply(self, interactions: Sequence[Interaction]) -> None:
         """Fold interactions (any users, any order) into long-term vectors and sessions."""
-        weighted = [i for i in interactions if i.weight != 0.0]
-        if not weighted:
+        n = len(interactions)
+        self.apply_arrays(np.fromiter((i.uid for i in interactions), dtype=np.int64, count=n),
+                          np.fromiter((i.pid for i in interactions), dtype=np.int64, count=n),
+                          np.fromiter((i.weight for i in interactions), dtype=np.float64, count=n),
+                          np.fromiter((i.ts for i in interactions), dtype=np.float64, count=n))
+
+    def apply_arrays(self, uids: np.ndarray, pids: np.ndarray, weights: np.ndarray, ts: np.ndarray) -> None:
+        """`apply` on parallel (N,) arrays: grouped by user with numpy, one MGET for the users' vectors.
+
+        Per user, the sequential definition (in time order: acc <- acc * exp(-lam * dt) + w * v, with dt
+        measured from the latest time seen so far, never negative) has the closed form
+        acc_end = acc_0 * exp(-lam * (T - t_0)) + sum_i w_i * v_i * exp(-lam * (T - m_i)), where m_i is the
+        latest time up to interaction i (stored time included) and T the latest of all.
+        """
+        keep = weights != 0.0
+        if not keep.any():
             return
-        pids = np.fromiter((i.pid for i in weighted), dtype=np.int64, count=len(weighted))
-        vecs = self._vectors.vectors(pids)  # (N, D)
-        by_user: dict[int, list[int]] = {}
-        for row, inter in enumerate(weighted):
-            by_user.setdefault(inter.uid, []).append(row)
-        for uid, rows in by_user.items():
-            rows.sort(key=lambda r: weighted[r].ts)
-            self._update_long_term(uid, [weighted[r] for r in rows], vecs[rows])
-            packed = [_ACTION.pack(weighted[r].pid, weighted[r].weight, weighted[r].ts) for r in rows]
-            self._state.push_capped(self._session_key(uid), packed, self._s.session_len, self._s.session_ttl_s)
-
-    def _update_long_term(self, uid: int, items: list[Interaction], vecs: np.ndarray) -> None:
-        with self._lock:
-            self._fold_long_term(uid, items, vecs)
-
-    def _fold_long_term(self, uid: int, items: list[Interaction], vecs: np.ndarray) -> None:
-        key = self._lt_key(uid)
-        raw = self._state.get(key)
-        if raw is None:
-            last_ts, acc = items[0].ts, np.zeros(self._dim, dtype=np.float64)
-        else:
-            last_ts = struct.unpack_from("<d", raw)[0]
-            acc = np.frombuffer(raw, dtype=np.float64, offset=8).copy()
+        order = np.lexsort((ts[keep], uids[keep]))  # by user, then time; stable (batch order on ties)
+        uid, pid = uids[keep][order], pids[keep][order]
+        w, t = weights[keep][order].astype(np.float64), ts[keep][order].astype(np.float64)
+        starts = np.flatnonzero(np.r_[True, uid[1:] != uid[:-1]])
+        users = uid[starts].tolist()
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(uid)]))
+        vecs = self._vectors.vectors(pid).astype(np.float64)  # (N, D)
         lam = np.log(2.0) / self._s.half_life_s
-        for inter, vec in zip(items, vecs, strict=True):
-            dt = max(inter.ts - last_ts, 0.0)
-            acc *= np.exp(-lam * dt)
-            acc += inter.weight * vec
-            last_ts = max(last_ts, inter.ts)
-        self._state.set(key, struct.pack("<d", last_ts) + acc.tobytes())
+        actions = np.empty(len(uid), dtype=_ACTION_DTYPE)
+        actions["pid"], actions["weight"], actions["ts"] = pid, w, t
+        packed = actions.tobytes()
+        size = _ACTION.size
+        keys = [self._lt_key(u) for u in users]
+        with self.writing():
+            raws = self._state.mget(keys)
+            # A stored value is a float64 time then the float64 vector: (G, 1 + D) rows, time in column 0.
+            rows = np.zeros((len(users), 1 + self._dim), dtype=np.float64)
+            rows[:, 0] = t[starts]  # a user with no stored vector starts at their earliest interaction
+            stored = [j for j, raw in enumerate(raws) if raw is not None]
+            if stored:
+                blob = b"".join(raw for raw in raws if raw is not None)
+                rows[stored] = np.frombuffer(blob, dtype="<f8").reshape(len(stored), -1)
+            t0, acc = rows[:, 0].copy(), rows[:, 1:]
+            m = np.maximum(t, t0[group])  # the latest time up to each interaction (times are sorted)
+            end = np.maximum.reduceat(m, starts)
+            acc *= np.exp(-lam * (end - t0))[:, None]
+            add = (w * np.exp(-lam * (end[group] - m)))[:, None] * vecs
+            acc += add if len(starts) == len(uid) else np.add.reduceat(add, starts, axis=0)  # one row per user?
+            rows[:, 0] = end
+            out = rows.tobytes()
+            rec = rows.shape[1] * 8
+            bounds = np.r_[starts, len(uid)].tolist()
+            for j, u in enumerate(users):
+                self._state.set(keys[j], out[j * rec : (j + 1) * rec])
+                session = [packed[r * size : (r + 1) * size] for r in range(bounds[j], bounds[j + 1])]
+                self._state.push_capped(self._session_key(u), session, self._s.session_len, self._s.session_ttl_s)
 
     def clear(self, uid: int) -> None:
         self._state.delete(self._lt_key(uid))

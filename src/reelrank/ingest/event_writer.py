@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from reelrank.domain import Edge, EdgeKind, Event, EventKind, Report
-from reelrank.features.affinity import AffinityFeatures, AffinityUpdate
-from reelrank.features.interest import Interaction, InterestFeatures
+from reelrank.features.affinity import AffinityFeatures
+from reelrank.features.interest import InterestFeatures
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
 from reelrank.features.signals import event_weight, marks_seen
@@ -23,6 +25,8 @@ from reelrank.ingest.errors import BatchRejected, ItemError
 from reelrank.state.accounts import AccountDirectory
 from reelrank.state.catalogue import Catalogue
 from reelrank.state.records.base import RecordStore
+
+_DURABLE = frozenset({EventKind.FOLLOW, EventKind.REPORT, EventKind.NOT_INTERESTED, EventKind.HIDE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +86,46 @@ class EventWriter:
 
     def apply(self, items: Sequence[tuple[Event, int, int]], replay: bool = False) -> None:
         """Fold new events into online features. `replay` rebuilds state on start-up: the durable side
-        effects (follow edges, reports) were stored the first time and are not written again."""
-        interactions: list[Interaction] = []
+        effects (follow edges, reports) were stored the first time and are not written again.
+
+        Vectorised: the batch becomes (N,) arrays once and each feature groups them by user with numpy.
+        The per-user writes go to online state in one batch: in server mode one MGET of the long-term
+        vectors and one Redis script call for all writes, sent before this returns (read-your-writes).
+        """
+        if not items:
+            return
+        if not replay:
+            self._durable(items)
+        n = len(items)
+        uid = np.fromiter((u for _, u, _ in items), dtype=np.int64, count=n)
+        pid = np.fromiter((p for _, _, p in items), dtype=np.int64, count=n)
+        ts = np.fromiter((e.ts for e, _, _ in items), dtype=np.float64, count=n)
+        w = np.fromiter((event_weight(e.kind, e.watch_ms, e.duration_ms) for e, _, _ in items), dtype=np.float64,
+                        count=n)
+        seen_rows = np.flatnonzero((pid != 0) & np.fromiter((marks_seen(e.kind) for e, _, _ in items), dtype=bool,
+                                                            count=n))
         seen: defaultdict[int, dict[int, float]] = defaultdict(dict)
-        popular: list[tuple[int, float, float, str]] = []
-        affinity: list[AffinityUpdate] = []
-        never: defaultdict[str, list[str]] = defaultdict(list)  # user id -> posts not to serve again
+        for u, p, t in zip(uid[seen_rows].tolist(), pid[seen_rows].tolist(), ts[seen_rows].tolist(), strict=True):
+            seen[u][p] = t  # a later event on the same post wins, as before
+        rows = np.flatnonzero((pid != 0) & (w != 0.0))
+        r_uid, r_pid, r_w, r_ts = uid[rows], pid[rows], w[rows], ts[rows]
+        cat = self._cat
+        topics_of = {p: cat.topic_names(p) for p in set(r_pid.tolist())}
+        with self._interest.writing():  # one online-state batch (and the long-term lock) for the whole call
+            self._seen.mark_seen(seen)
+            self._interest.apply_arrays(r_uid, r_pid, r_w, r_ts)
+            self._affinity.apply_arrays(r_uid, [topics_of[p] for p in r_pid.tolist()],
+                                        cat.creator[r_pid].astype(np.int64), r_w, r_ts)
+        pos = np.flatnonzero(r_w > 0)
         profiles = self._accounts.profiles
-        for e, uid, pid in items:
-            if pid and marks_seen(e.kind):
-                seen[uid][pid] = e.ts
-            w = event_weight(e.kind, e.watch_ms, e.duration_ms)
-            if pid and w != 0.0:
-                interactions.append(Interaction(uid, pid, w, e.ts))
-                affinity.append(AffinityUpdate(uid, self._cat.topic_names(pid), int(self._cat.creator[pid]), w, e.ts))
-                if w > 0:
-                    popular.append((pid, w, e.ts, profiles[uid].region))
-            if replay:
+        self._pop.add([(p, wt, t, profiles[u].region) for p, wt, t, u in zip(
+            r_pid[pos].tolist(), r_w[pos].tolist(), r_ts[pos].tolist(), r_uid[pos].tolist(), strict=True)])
+
+    def _durable(self, items: Sequence[tuple[Event, int, int]]) -> None:
+        """Follows, reports and "not interested"/hide: stored with the accounts, in batch order."""
+        never: defaultdict[str, list[str]] = defaultdict(list)  # user id -> posts not to serve again
+        for e, _, pid in items:
+            if e.kind not in _DURABLE:
                 continue
             if e.kind is EventKind.FOLLOW:
                 self._follow(e, pid)
@@ -108,10 +135,6 @@ class EventWriter:
                 never[e.user_id].append(e.post_id)
         for user_id, post_ids in never.items():  # durable, with the account: survives the seen window
             self._account_writer.hide_posts(user_id, post_ids)
-        self._seen.mark_seen(seen)
-        self._interest.apply(interactions)
-        self._pop.add(popular)
-        self._affinity.apply(affinity)
 
     def _follow(self, e: Event, pid: int) -> None:
         target = e.target_user_id

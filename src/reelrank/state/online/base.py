@@ -9,6 +9,7 @@ Keys are plain strings; values are bytes (vectors are float32 bytes) or numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
@@ -16,6 +17,21 @@ import numpy as np
 
 class OnlineState(Protocol):
     def get(self, key: str) -> bytes | None: ...
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of several string keys in one call (MGET), in order; None where a key is missing."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group this thread's writes inside the block into one unit (one ingest call's online updates).
+
+        Redis records them and sends them when the block ends as one call of one Lua script
+        (redis_batch.py): one round trip, applied atomically, so readers see all of the block's writes
+        or none. Reads inside the block go straight to Redis and do not see the block's own pending
+        writes. In memory, writes apply at once. Nested blocks join the outermost one; on Redis a block
+        left by an exception sends nothing.
+        """
+        ...
 
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None: ...
 

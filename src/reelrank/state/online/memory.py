@@ -6,7 +6,8 @@ import heapq
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,17 @@ class MemoryOnlineState:
         with self._lock:
             v = self._live(key)
         return v if isinstance(v, bytes) else None
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        with self._lock:
+            values = [self._live(k) for k in keys]
+        return [v if isinstance(v, bytes) else None for v in values]
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes apply at once in memory: nothing to group (callers needing a read-modify-write to be
+        atomic hold their own lock, as InterestFeatures does)."""
+        yield
 
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         with self._lock:

@@ -2,20 +2,28 @@
 
 A thin adapter: each OnlineState call is one Redis command, or one MULTI/EXEC pipeline when it is
 several (LPUSH + LTRIM + PEXPIRE), so a call costs one round trip and readers never see a list
-pushed but not yet trimmed. Memory stays bounded the way the in-process state bounds it: lists are
-capped with LTRIM, sorted sets trimmed to their highest scores with ZREMRANGEBYRANK, and TTLs are
-Redis's own (no sweep needed). Vectors are raw float32 bytes, exactly as given.
+pushed but not yet trimmed. Inside `batch()` the writes of the calling thread are recorded instead
+and sent when the block ends as one call of one Lua script (redis_batch.py), atomic like MULTI/EXEC:
+an ingest call's updates for hundreds of users cost one round trip, not five per user.
+
+Memory stays bounded the way the in-process state bounds it: lists are capped with LTRIM, sorted
+sets trimmed to their highest scores with ZREMRANGEBYRANK, and TTLs are Redis's own (no sweep
+needed). Vectors are raw float32 bytes, exactly as given.
 
 Every key is `<prefix>:<key>`, so several deployments (or test runs) can share one Redis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import redis
+
+from reelrank.state.online.redis_batch import BATCH_SCRIPT, BatchOps
 
 _U32_MAX = int(np.iinfo(np.uint32).max)
 _BITFIELD_CHUNK = 512  # sub-commands per BITFIELD call: bounds one command's size and server time
@@ -40,9 +48,28 @@ class RedisOnlineState:
         # Any: redis-py annotates replies as unions of sync/async and str/bytes; with the default
         # decode_responses=False they are bytes, converted at each method's edge.
         self._r: Any = redis.Redis(connection_pool=pool)
+        self._batch_local = threading.local()  # .ops: this thread's open batch() (BatchOps), or None
+        self._batch_script = self._r.register_script(BATCH_SCRIPT)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
+
+    # -- batches -------------------------------------------------------------------------------
+    def _batch_ops(self) -> BatchOps | None:
+        return getattr(self._batch_local, "ops", None)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Record this thread's writes; the outermost block sends them as one script call when it ends."""
+        if self._batch_ops() is not None:
+            yield  # nested: joins the outer batch
+            return
+        ops = self._batch_local.ops = BatchOps()
+        try:
+            yield
+        finally:
+            self._batch_local.ops = None
+        ops.send(self._batch_script)  # not reached when the block raised: nothing is sent
 
     @staticmethod
     def _expire(pipe: Any, key: str, ttl_s: float | None) -> None:
@@ -58,16 +85,33 @@ class RedisOnlineState:
         value = self._r.get(self._k(key))
         return value if isinstance(value, bytes) else None
 
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return [v if isinstance(v, bytes) else None for v in self._r.mget([self._k(k) for k in keys])]
+
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         # Without px, SET clears an earlier TTL: the same as the in-process state.
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.set(self._k(key), value, 0 if ttl_s is None else _ms(ttl_s))
+            return
         self._r.set(self._k(key), value, px=None if ttl_s is None else _ms(ttl_s))
 
     def delete(self, key: str) -> None:
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.delete(self._k(key))
+            return
         self._r.delete(self._k(key))
 
     # -- capped lists --------------------------------------------------------------------------
     def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
         k = self._k(key)
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.push_capped(k, values, maxlen, 0 if ttl_s is None else _ms(ttl_s))
+            return
         with self._r.pipeline(transaction=True) as pipe:
             if values:
                 pipe.lpush(k, *values)  # LPUSH a b c leaves c first: the last value ends up first
@@ -85,6 +129,10 @@ class RedisOnlineState:
         self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
     ) -> None:
         k = self._k(key)
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.zadd(k, members, maxlen, 0 if ttl_s is None else _ms(ttl_s))
+            return
         with self._r.pipeline(transaction=True) as pipe:
             if members:
                 pipe.zadd(k, {int(m): float(s) for m, s in members.items()})
@@ -104,6 +152,10 @@ class RedisOnlineState:
     # -- hash counters ---------------------------------------------------------------------------
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
         k = self._k(key)
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.hincr(k, fields, 0 if ttl_s is None else _ms(ttl_s))
+            return
         with self._r.pipeline(transaction=True) as pipe:
             for f, v in fields.items():
                 pipe.hincrbyfloat(k, f, float(v))
@@ -125,6 +177,10 @@ class RedisOnlineState:
         keep = sums > 0
         uniq, sums = uniq[keep], np.minimum(sums[keep], _U32_MAX)
         k = self._k(key)
+        ops = self._batch_ops()
+        if ops is not None:
+            ops.array_incr(k, uniq, sums, 0 if ttl_s is None else _ms(ttl_s))
+            return
         with self._r.pipeline(transaction=True) as pipe:
             for i in range(0, len(uniq), _BITFIELD_CHUNK):
                 args: list[Any] = ["BITFIELD", k, "OVERFLOW", "SAT"]

@@ -96,9 +96,27 @@ class GuardedRedisOnlineState(RedisOnlineState):
             if not getattr(self._local, "best_effort", False):
                 raise BackendUnavailable("redis", type(exc).__name__) from exc
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Writes queue without touching Redis; a failure surfaces when the batch is sent at the end of the
+        outermost block, and is treated like a failed write (BackendUnavailable, dropped in best_effort)."""
+        if self._batch_ops() is not None:
+            yield
+            return
+        try:
+            with super().batch():
+                yield
+        except _ERRORS as exc:
+            self._trip()
+            if not getattr(self._local, "best_effort", False):
+                raise BackendUnavailable("redis", type(exc).__name__) from exc
+
     # reads: empty on failure
     def get(self, key: str) -> bytes | None:
         return self._read(super().get, None, key)
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        return self._read(super().mget, [None] * len(keys), keys)
 
     def list_range(self, key: str, count: int) -> list[bytes]:
         return self._read(super().list_range, [], key, count)
