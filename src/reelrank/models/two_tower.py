@@ -15,7 +15,7 @@ score(user, post) = <u, v> / temperature; retrieval is inner-product search over
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -147,7 +147,18 @@ class UserTower(nn.Module):
         return F.normalize(self.head(torch.cat([h, prof[:, None, :].expand(b, n, d)], -1)), dim=-1)
 
 
+class TowerOutputs(NamedTuple):
+    """What one training step needs from the model (the loss is computed from these)."""
+
+    users: Tensor  # (B, L, D) user-tower output at every position
+    items: Tensor  # (U, D) item-tower vectors of the batch's posts
+    temperature: Tensor  # () softmax temperature
+
+
 class TwoTowerModel(nn.Module):
+    """`forward` runs both towers for one training batch (what DistributedDataParallel wraps);
+    serving and evaluation call the towers (`items`, `users`) directly."""
+
     def __init__(self, cfg: TwoTowerConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -159,6 +170,15 @@ class TwoTowerModel(nn.Module):
     @property
     def temperature(self) -> Tensor:
         return self.log_temperature.exp().clamp(min=self.cfg.min_temperature)
+
+    def forward(self, item_x: Mapping[str, Tensor], user_x: Mapping[str, Tensor], seq_rows: Tensor,
+                kinds: Tensor, valid: Tensor) -> TowerOutputs:
+        """One training batch: item_x holds the features of the batch's U posts (each once), seq_rows
+        (B, L) the row of item_x behind every input action, user_x the B users' profiles; kinds and
+        valid as in UserTower.forward. The item tower runs once over the U posts; the user tower reads
+        their vectors at seq_rows."""
+        vecs = self.items(item_x)  # (U, D)
+        return TowerOutputs(self.users(user_x, vecs[seq_rows], kinds, valid), vecs, self.temperature)
 
     @torch.no_grad()
     def item_vectors(self, feats: ItemFeatures, batch: int = 8192) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Trains the two-tower model: sampled softmax over mixed negatives, early stopping on validation.
 
-Deterministic for a seed on CPU (seeded torch + numpy generators, fixed batch order). Progress
-bars show the loss, the learned temperature and throughput (targets per second).
+Each step calls the model's forward (both towers over the batch: `self.net`, the model itself or its
+DistributedDataParallel wrapper under torchrun, training/distributed.py), then the loss. Deterministic
+for a seed on CPU (seeded torch + numpy generators, fixed batch order). Progress bars show the loss,
+the learned temperature and throughput (targets per second).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.model = TwoTowerModel(cfg)
+        # What the training step calls: the model itself, or a DistributedDataParallel wrapper around it
+        # (training/distributed.py). Evaluation and export use self.model.
+        self.net: torch.nn.Module = self.model
         self.items, self.users = items, users
         self.item_t, self.user_t = to_tensors(items), to_tensors(users)
         self.windows = make_windows(train, cfg.max_len)
@@ -78,20 +83,20 @@ class Trainer:
         pos_rows_all = torch.nonzero(torch.from_numpy(b.tgt_weights[b.tgt_weights != 0] > 0)).squeeze(1)
         in_batch_rows, uniform = self.sampler.sample(pos_rows_all, self.gen)
         uniq, inv = torch.unique(torch.cat([in_pids.flatten(), tgt_pids.flatten(), uniform]), return_inverse=True)
-        vecs = self.model.items({k: v[uniq] for k, v in self.item_t.items()})  # (U, D) unique pids only
-        in_vecs = vecs[inv[: bsz * n]].view(bsz, n, -1)  # (B, L, D)
+        uids = torch.from_numpy(b.uids)
+        out, vecs, temperature = self.net({k: v[uniq] for k, v in self.item_t.items()},  # U unique pids
+                                          {k: v[uids] for k, v in self.user_t.items()},
+                                          inv[: bsz * n].view(bsz, n), torch.from_numpy(b.in_kinds),
+                                          torch.from_numpy(b.valid))  # (B, L, D), (U, D), ()
         tgt_vecs = vecs[inv[bsz * n : 2 * bsz * n]].view(bsz, n, -1)  # (B, L, D)
         uni_vecs = vecs[inv[2 * bsz * n :]]  # (M, D)
-        uids = torch.from_numpy(b.uids)
-        out = self.model.users({k: v[uids] for k, v in self.user_t.items()}, in_vecs,
-                               torch.from_numpy(b.in_kinds), torch.from_numpy(b.valid))  # (B, L, D)
         q, tv, tid = out[tgt_mask], tgt_vecs[tgt_mask], tgt_pids[tgt_mask]  # (T, D), (T, D), (T,)
         w = torch.from_numpy(b.tgt_weights)[tgt_mask]  # (T,)
         neg_vecs = torch.cat([tv[in_batch_rows], uni_vecs])  # (K + M, D)
         neg_ids = torch.cat([tid[in_batch_rows], uniform])  # (K + M,)
         log_q = self.cfg.logq_correction
         loss = sampled_softmax_loss(
-            q, tv, tid, w, neg_vecs, neg_ids, self.model.temperature,
+            q, tv, tid, w, neg_vecs, neg_ids, temperature,
             self.sampler.log_q(tid) if log_q else None, self.sampler.log_q(neg_ids) if log_q else None,
             negative_scale=self.cfg.negative_weight)
         self.opt.zero_grad()
@@ -105,7 +110,7 @@ class Trainer:
         res = TrainResult(self.model)
         best_state, best_score, bad = None, -1.0, 0
         for epoch in range(1, cfg.epochs + 1):
-            self.model.train()
+            self.net.train()
             t0, seen, total = time.perf_counter(), 0, 0.0
             n_batches = -(-len(self.windows) // cfg.batch_size)
             bar = tqdm(iterate_batches(self.windows, cfg.batch_size, self.rng), total=n_batches,
@@ -142,7 +147,7 @@ class Trainer:
             self.model.load_state_dict(best_state)
         else:
             res.best_epoch = len(res.epoch_seconds)
-        self.model.eval()
+        self.net.eval()
         res.peak_rss_mb = peak_rss_mb()
         return res
 
