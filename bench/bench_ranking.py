@@ -7,12 +7,18 @@
 4. A/B: the same simulated users on two fresh engines, formula vs learned stack: watch seconds and
    likes per session.
 
-    .venv/bin/python bench/bench_ranking.py [--users 150 --sessions 4 --posts 3000]
+With --compare-arch, steps 2-4 are replaced by shared-bottom vs MMoE on the same logs and the same time
+split: per-head held-out AUC and ECE (median [min - max] over --arch-seeds training seeds), training
+time, and inference time over 500 candidates on numpy and onnxruntime (the two archs interleaved, so
+they share the machine's load; ratio MMoE / shared-bottom from the same run).
+
+    .venv/bin/python bench/bench_ranking.py [--users 150 --sessions 4 --posts 3000] [--compare-arch]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -24,7 +30,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_header, print_table
+from common import print_header, print_table, spread
 from reelrank.config import EncoderSettings, IndexSettings, RankingSettings, Settings
 from reelrank.engine import Engine
 from reelrank.labels.labeller import HEADS
@@ -32,8 +38,9 @@ from reelrank.serving.app import create_app
 from reelrank.simulation.population import PopulationReport, load_world, run_population
 from reelrank.simulation.world import World, WorldConfig, generate_world
 from reelrank.state.records.sqlite import SqliteRecordStore
-from reelrank.training.ranker import RankerTrainConfig
-from reelrank.training.ranker_logs import train_from_logs
+from reelrank.training.ranker import RankerTrainConfig, evaluate, train_ranker
+from reelrank.training.ranker_data import RankerData
+from reelrank.training.ranker_logs import train_from_logs, training_data
 
 
 def settings(data_dir: Path, ranking: bool = True) -> Settings:
@@ -111,6 +118,68 @@ def stage_latency(run_dir: Path, reps: int) -> list[float]:
     return [round(float(np.percentile(ms, 50)), 3), round(float(np.percentile(ms, 99)), 3)]
 
 
+def compare_archs(data: RankerData, args: argparse.Namespace) -> None:
+    """Shared-bottom vs MMoE on one time split of the same labelled logs."""
+    from reelrank.ranking.onnx_ranker import OnnxRanker
+    from reelrank.ranking.ranker_model import HeadPredictor, MMoERanker, MultiTaskRanker
+
+    train, test = data.time_split(0.2)
+    archs = ("shared_bottom", "mmoe")
+    metrics: dict[str, list[dict[str, object]]] = {a: [] for a in archs}
+    train_s: dict[str, list[float]] = {a: [] for a in archs}
+    rankers: dict[str, HeadPredictor] = {}
+    for arch in archs:  # warm torch up (first-call costs) before anything is timed
+        train_ranker(train.take(np.arange(min(len(train), 512))), RankerTrainConfig(epochs=1, arch=arch),
+                     progress=False)
+    for seed in range(args.arch_seeds):
+        for arch in archs:
+            cfg = RankerTrainConfig(epochs=args.epochs, seed=args.seed + seed, arch=arch, experts=args.experts)
+            t = time.perf_counter()
+            bundle = train_ranker(train, cfg, progress=False)
+            train_s[arch].append(time.perf_counter() - t)
+            metrics[arch].append(evaluate(bundle, test))
+            rankers.setdefault(arch, bundle.ranker)
+    rows = []
+    for h in HEADS:
+        if test.y[:, HEADS.index(h)].sum() == 0:
+            continue  # no positives held out (simulated users never report): nothing to measure
+        auc = {a: [float(m[h]["auc"]) for m in metrics[a]] for a in archs}  # type: ignore[index]
+        ece = {a: [float(m[h]["ece"]) for m in metrics[a]] for a in archs}  # type: ignore[index]
+        rows.append([h, round(float(test.y[:, HEADS.index(h)].mean()), 4), *(spread(auc[a]) for a in archs),
+                     *(spread(ece[a]) for a in archs)])
+    mae = {a: [float(m["watch"]["mae"]) for m in metrics[a]] for a in archs}  # type: ignore[index]
+    rows.append(["watch ratio (MAE)", "-", *(spread(mae[a]) for a in archs), "-", "-"])
+    print_table(f"held-out (later) impressions, train {len(train)} / test {len(test)}; "
+                f"median [min - max] over {args.arch_seeds} seeds, {args.epochs} epochs, MMoE {args.experts} experts",
+                ["head", "rate", "AUC shared-bottom", "AUC MMoE", "ECE shared-bottom", "ECE MMoE"], rows)
+    print_table("training time (torch, 2 threads), s", ["arch", "median [min - max]"],
+                [[a, spread(train_s[a])] for a in archs])
+    cases: dict[tuple[str, str], Callable[[np.ndarray], object]] = {}
+    for arch in archs:
+        cases[(arch, "numpy")] = rankers[arch].predict
+        with contextlib.suppress(ImportError):  # onnxruntime not installed: numpy only
+            numpy_ranker = rankers[arch]
+            assert isinstance(numpy_ranker, MultiTaskRanker | MMoERanker)
+            cases[(arch, "onnxruntime")] = OnnxRanker(numpy_ranker).predict
+    x = np.random.default_rng(0).normal(size=(500, data.x.shape[1])).astype(np.float32)
+    ms: dict[tuple[str, str], list[float]] = {k: [] for k in cases}
+    for fn in cases.values():
+        fn(x)  # warm
+    for _ in range(args.reps):  # interleaved: every case sees the same load
+        for k, fn in cases.items():
+            t = time.perf_counter()
+            fn(x)
+            ms[k].append((time.perf_counter() - t) * 1000)
+    rows = []
+    for (arch, backend), v in ms.items():
+        base = float(np.median(ms[("shared_bottom", backend)]))
+        rows.append([arch, backend, round(float(np.median(v)), 3), round(float(np.percentile(v, 10)), 3),
+                     round(float(np.percentile(v, 90)), 3), round(float(np.percentile(v, 99)), 3),
+                     f"{float(np.median(v)) / base:.2f}x"])
+    print_table(f"inference over 500 candidates, one thread, {args.reps} interleaved repeats, ms",
+                ["arch", "backend", "p50", "p10", "p90", "p99", "p50 / shared-bottom"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=150)
@@ -121,6 +190,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compare-arch", action="store_true", help="shared-bottom vs MMoE instead of steps 2-4")
+    ap.add_argument("--arch-seeds", type=int, default=3, help="training seeds per arch (--compare-arch)")
+    ap.add_argument("--experts", type=int, default=4, help="MMoE experts (--compare-arch)")
     args = ap.parse_args()
     print_header("ranking stack: heads, latency, simulated engagement",
                  [f"world {args.posts} posts, logs from {args.users} users x {args.sessions} sessions x 5 pages"])
@@ -131,6 +203,14 @@ def main() -> None:
         logs = root / "logs"
         simulate(logs, world, args.users, args.sessions, args.seed)
         records = SqliteRecordStore(settings(logs).sqlite_path)
+        if args.compare_arch:
+            try:
+                data, source = training_data(records, logs, 1800.0, now=time.time() + 10 * 86400)
+            finally:
+                records.close()
+            print(f"labelled impressions: {source}")
+            compare_archs(data, args)
+            return
         try:
             # Agents fast-forward their clocks; every impression is answered by request id, so label all.
             run = train_from_logs(records, logs, now=time.time() + 10 * 86400,

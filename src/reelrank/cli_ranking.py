@@ -1,7 +1,9 @@
-"""`reelrank train ranker`: label logged impressions, train the multi-task ranker + pre-ranker."""
+"""`reelrank train ranker`: gather labelled impressions (the label job's stored shards, joined on the fly
+where they do not reach), train the multi-task ranker (shared-bottom or MMoE) + pre-ranker."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -20,12 +22,27 @@ def train_ranker_cmd(
     include_open: Annotated[bool, typer.Option(help="Label impressions whose window is still open too "
                                                "(simulated logs with a fast-forwarded clock).")] = False,
     activate: Annotated[bool, typer.Option(help="Publish as `current` (a running server picks it up).")] = True,
+    arch: Annotated[str, typer.Option(help="Ranker network: shared_bottom or mmoe (default: "
+                                      "RankerTrainConfig.arch).")] = "",
+    experts: Annotated[int, typer.Option(help="MMoE experts.")] = 4,
+    labels: Annotated[str, typer.Option(help="auto: the label job's stored labels (<data_dir>/labels), "
+                                        "joining on the fly what they do not cover; stored: those only; "
+                                        "join: join every impression to its events now.")] = "auto",
 ) -> None:
-    """Train the ranker from the engine's impressions and events (labels joined on the fly)."""
+    """Train the ranker from the label job's stored labels (joined on the fly from impressions and events
+    where there are none)."""
+    from reelrank.ranking.ranker_model import ARCHS
     from reelrank.state.factory import open_records
     from reelrank.training.ranker import RankerTrainConfig
-    from reelrank.training.ranker_logs import train_from_logs
+    from reelrank.training.ranker_logs import LABEL_SOURCES, train_from_logs
 
+    if arch and arch not in ARCHS:
+        raise typer.BadParameter(f"--arch must be one of {ARCHS}")
+    if labels not in LABEL_SOURCES:
+        raise typer.BadParameter(f"--labels must be one of {LABEL_SOURCES}")
+    cfg = RankerTrainConfig(epochs=epochs, threads=threads, experts=experts)
+    if arch:
+        cfg = dataclasses.replace(cfg, arch=arch)
     s = Settings()
     if data_dir is not None:
         s.data_dir = data_dir
@@ -35,11 +52,11 @@ def train_ranker_cmd(
         w = window_s or s.ranking.attribution_window_s
         now = time.time() + (w if include_open else 0.0)
         try:
-            run = train_from_logs(records, s.data_dir, window_s=w, now=now,
-                                  cfg=RankerTrainConfig(epochs=epochs, threads=threads), activate=activate)
-        except ValueError as e:  # too few labelled impressions
+            run = train_from_logs(records, s.data_dir, window_s=w, now=now, cfg=cfg, activate=activate,
+                                  labels=labels)
+        except ValueError as e:  # too few labelled impressions, or no stored labels with --labels stored
             raise typer.BadParameter(str(e)) from None
     finally:
         records.close()
-    typer.echo(json.dumps({"version": run.version, "n_train": run.n_train, "n_test": run.n_test, **run.metrics},
-                          indent=1))
+    typer.echo(json.dumps({"version": run.version, "arch": cfg.arch, "labels": run.labels, "n_train": run.n_train,
+                           "n_test": run.n_test, **run.metrics}, indent=1))

@@ -87,11 +87,18 @@ class Labeller:
 
     def step(self, now: float | None = None) -> list[LabelledExample]:
         """Label every impression whose window closed since the last step; advance the watermark."""
-        now = time.time() if now is None else now
-        cutoff = now - self.window_s
+        return self.label_until((time.time() if now is None else now) - self.window_s)
+
+    def label_until(self, cutoff: float) -> list[LabelledExample]:
+        """`step` with the cutoff given: impressions with watermark <= ts < cutoff (their windows must have
+        closed), then the watermark moves to `cutoff`."""
         if cutoff <= self.watermark:
             return []
         imps = [r for b in self._records.scan_impressions(self.watermark, cutoff) for r in b]
+        if not imps:  # nothing to label: no need to read the events
+            self.watermark = cutoff
+            self._events_at_step = self._records.count_events()
+            return []
         events: list[Event] = []
         for batch in self._records.scan_events(since_ts=self.watermark):
             events.extend(e for e in batch if e.ts < cutoff + self.window_s)

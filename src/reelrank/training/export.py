@@ -1,4 +1,5 @@
-"""Writes a trained model as a versioned artifact (models/registry.py) and optionally makes it current."""
+"""Writes a trained model as a versioned artifact (models/registry.py) and optionally makes it current:
+the two-tower retrieval model (`export_model`) and the multi-task ranker (`export_ranker`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from reelrank.models.config import TwoTowerConfig
 from reelrank.models.registry import ModelRegistry, stamp, write_json
 from reelrank.models.two_tower import TwoTowerModel
+from reelrank.ranking.ranker_model import RankerBundle
 
 
 def export_model(registry: ModelRegistry, cfg: TwoTowerConfig, model: TwoTowerModel, item_vecs: np.ndarray,
@@ -32,3 +34,30 @@ def export_model(registry: ModelRegistry, cfg: TwoTowerConfig, model: TwoTowerMo
     if make_current:
         registry.set_current(version)
     return version, registry.path(version)
+
+
+def export_ranker(bundle: RankerBundle, data_dir: Path, metrics: dict[str, Any], window: dict[str, Any],
+                  make_current: bool = True) -> str:
+    """A ranker version: `ranker.npz` (the weights serving loads, ranking/ranker_model.py), `ranker.onnx`
+    (the same graph serving runs through onnxruntime, for other runtimes; only when the `onnx` package is
+    installed), meta/metrics/data window. Returns the version."""
+    from reelrank.labels.labeller import HEADS
+
+    registry = ModelRegistry.for_data_dir(data_dir, "ranker")
+    arrays = bundle.arrays()  # TypeError for a serving backend: save the numpy ranker train_ranker returned
+    arch = str(arrays["arch"])
+    with registry.new_version() as (version, tmp):
+        np.savez(tmp / "ranker.npz", **arrays)  # type: ignore[arg-type]
+        try:
+            from reelrank.ranking.onnx_ranker import onnx_model
+
+            (tmp / "ranker.onnx").write_bytes(onnx_model(bundle.ranker).SerializeToString())  # type: ignore[arg-type]
+        except ImportError:
+            pass
+        write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / "data_window.json", window)
+        write_json(tmp / "meta.json", {**stamp(), "version": version, "kind": "ranker", "arch": arch,
+                                       "features": list(bundle.features), "heads": list(HEADS)})
+    if make_current:
+        registry.set_current(version)
+    return version

@@ -1,9 +1,11 @@
 """Trains the multi-task ranker and distils the pre-ranker from it (`reelrank train ranker`).
 
-Model: standardise -> shared bottom MLP (F -> 64 -> 32, ReLU) -> one logistic head per outcome in
-HEADS plus a watch-ratio head (soft BCE). Shared bottom rather than MMoE: with ~10 features and
-tens of thousands of examples the heads share almost all their signal; MMoE is the next step when
-tasks start to conflict. Position is a feature in training and 0 at serving (position-bias handling).
+Model (`RankerTrainConfig.arch`, networks in training/ranker_nets.py): standardise -> either a shared
+bottom MLP (F -> 64 -> 32, ReLU) or MMoE (`experts` MLPs of that shape, one softmax gate per task) ->
+one logistic head per outcome in HEADS plus a watch-ratio head (soft BCE). The default, shared-bottom,
+is the one the held-out comparison in bench/bench_ranking.py --compare-arch picked (README 'Ranking
+stack').
+Position is a feature in training and 0 at serving (position-bias handling).
 
 Pre-ranker: linear regression of the ranker's value score (ConfigSettings value weights, surface from
 the is_explore feature) on the same standardised features, closed form; exported with the ranker to
@@ -24,12 +26,14 @@ from tqdm import tqdm
 
 from reelrank.config import RankingSettings
 from reelrank.labels.labeller import HEADS
-from reelrank.models.registry import ModelRegistry, stamp, write_json
 from reelrank.ranking.calibration import auc, ece
-from reelrank.ranking.ranker_model import MultiTaskRanker, PreRanker, RankerBundle
+from reelrank.ranking.ranker_model import PreRanker, Ranker, RankerBundle
 from reelrank.ranking.ranking_features import FEATURES, POSITION
 from reelrank.ranking.value_model import value_of
 from reelrank.training.ranker_data import RankerData
+from reelrank.training.ranker_nets import SharedBottom, build_net
+
+__all__ = ["RankerTrainConfig", "SharedBottom", "distil_preranker", "evaluate", "save_bundle", "train_ranker"]
 
 log = logging.getLogger(__name__)
 IS_EXPLORE = FEATURES.index("is_explore")
@@ -44,25 +48,19 @@ class RankerTrainConfig:
     weight_decay: float = 1e-5
     seed: int = 0
     threads: int = 2
-
-
-class SharedBottom(nn.Module):
-    def __init__(self, n_features: int, hidden: tuple[int, ...], n_tasks: int) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        d = n_features
-        for h in hidden:
-            layers += [nn.Linear(d, h), nn.ReLU()]
-            d = h
-        self.bottom = nn.Sequential(*layers)
-        self.heads = nn.Linear(d, n_tasks)  # one logit per task, all heads as one matrix
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.heads(self.bottom(x))  # (B, F) -> (B, T) logits
+    # "shared_bottom" or "mmoe" (ranking/ranker_model.py ARCHS). Shared-bottom by measurement: MMoE was no
+    # better on any head's held-out AUC/ECE and 5x slower to serve (README 'Ranking stack').
+    arch: str = "shared_bottom"
+    experts: int = 4  # MMoE only
 
 
 def train_ranker(train: RankerData, cfg: RankerTrainConfig | None = None,
-                 settings: RankingSettings | None = None, progress: bool = True) -> RankerBundle:
+                 settings: RankingSettings | None = None, progress: bool = True, *,
+                 ddp: bool = False) -> RankerBundle:
+    """ddp: this process is one rank of a torchrun job (training/distributed.py): the model is wrapped in
+    DistributedDataParallel and trains on the rank's share of `train` with batch / world_size per step;
+    standardisation, bias init and the pre-ranker still use all of `train`, so every rank returns the same
+    bundle."""
     cfg = cfg or RankerTrainConfig()
     settings = settings or RankingSettings.model_validate({})
     torch.manual_seed(cfg.seed)
@@ -73,30 +71,33 @@ def train_ranker(train: RankerData, cfg: RankerTrainConfig | None = None,
     std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
     xs = torch.from_numpy((train.x - mean) / std)  # (N, F)
     ys = torch.from_numpy(train.y)  # (N, T)
-    model = SharedBottom(len(FEATURES), cfg.hidden, ys.shape[1])
+    model = build_net(cfg.arch, len(FEATURES), cfg.hidden, ys.shape[1], cfg.experts)
     # Bias init at the base rates: calibrated from step one, rare heads do not start at 0.5.
     with torch.no_grad():
         rate = ys.mean(0).clamp(1e-4, 1 - 1e-4)
-        model.heads.bias.copy_(torch.log(rate / (1 - rate)))
+        model.head_bias.copy_(torch.log(rate / (1 - rate)))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
-    n = len(xs)
+    net: nn.Module = model
+    rows, batch = torch.arange(len(xs)), cfg.batch
+    if ddp:
+        from reelrank.training import ddp as dp
+
+        net, rows, batch = dp.wrap(model), torch.from_numpy(dp.shard(len(xs))), dp.per_rank(cfg.batch)
+    n = len(rows)
     for _epoch in tqdm(range(cfg.epochs), desc="ranker", unit="epoch", disable=not progress):
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, cfg.batch):
-            idx = perm[i : i + cfg.batch]
-            loss = loss_fn(model(xs[idx]), ys[idx])  # mean over (B, T): every head weighs the same
+        perm = rows[torch.randperm(n, generator=gen)]
+        for i in range(0, n, batch):
+            idx = perm[i : i + batch]
+            loss = loss_fn(net(xs[idx]), ys[idx])  # mean over (B, T): every head weighs the same
             opt.zero_grad()
             loss.backward()
             opt.step()
-    linears = [m for m in model.bottom if isinstance(m, nn.Linear)]
-    layers = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
-    ranker = MultiTaskRanker(mean.astype(np.float32), std, layers,
-                             model.heads.weight.detach().numpy().T.copy(), model.heads.bias.detach().numpy().copy())
+    ranker = model.to_numpy(mean.astype(np.float32), std)
     return RankerBundle("", FEATURES, ranker, distil_preranker(ranker, train.x, settings))
 
 
-def distil_preranker(ranker: MultiTaskRanker, x: np.ndarray, settings: RankingSettings) -> PreRanker:
+def distil_preranker(ranker: Ranker, x: np.ndarray, settings: RankingSettings) -> PreRanker:
     """Least squares of the ranker's value (at position 0, as served) on the standardised features."""
     x0 = x.copy()
     x0[:, POSITION] = 0.0
@@ -130,20 +131,7 @@ def evaluate(bundle: RankerBundle, test: RankerData) -> dict[str, Any]:
 
 
 def save_bundle(bundle: RankerBundle, data_dir: Path, metrics: dict[str, Any], window: dict[str, Any]) -> str:
-    """Writes a new registry version (ranker.npz + meta/metrics) and makes it current."""
-    registry = ModelRegistry.for_data_dir(data_dir, "ranker")
-    r, p = bundle.ranker, bundle.preranker
-    if not isinstance(r, MultiTaskRanker):
-        raise TypeError("save the numpy ranker train_ranker returned, not a serving backend")
-    arrays: dict[str, np.ndarray] = {"n_layers": np.asarray(len(r.layers)), "mean": r.mean, "std": r.std,
-                                     "head_w": r.head_w, "head_b": r.head_b, "pre_w": p.w, "pre_b": np.asarray(p.b)}
-    for i, (w, b) in enumerate(r.layers):
-        arrays[f"w{i}"], arrays[f"b{i}"] = w, b
-    with registry.new_version() as (version, tmp):
-        np.savez(tmp / "ranker.npz", **arrays)  # type: ignore[arg-type]
-        write_json(tmp / "metrics.json", metrics)
-        write_json(tmp / "data_window.json", window)
-        write_json(tmp / "meta.json", {**stamp(), "version": version, "kind": "ranker", "features": list(FEATURES),
-                                       "heads": list(HEADS)})
-    registry.set_current(version)
-    return version
+    """Writes a new registry version (training/export.py export_ranker) and makes it current."""
+    from reelrank.training.export import export_ranker
+
+    return export_ranker(bundle, data_dir, metrics, window)
