@@ -127,7 +127,7 @@ def _world_clock(data_dir: Path) -> float:
 def worker(data_dir: DataDir = None, encoder: EncoderOpt = None, log_level: str = "warning",
            report_every_s: Annotated[float, typer.Option(help="Log consumer stats this often (0: never).")] = 0.0,
            ) -> None:
-    """Server mode: run the event-stream consumers (aggregates, trends); start several to share the work."""
+    """Server mode: run the event-stream consumers (aggregates, trends, labeller); start several to share the work."""
     from reelrank.worker import run_worker
 
     logging.basicConfig(level=log_level.upper())

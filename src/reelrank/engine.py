@@ -28,7 +28,7 @@ from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.seen import SeenFeatures
 from reelrank.features.user_controls import ControlsReader
 from reelrank.index.ann_index import AnnIndex
-from reelrank.index.replica import popularity_items
+from reelrank.index.replica_sync import ReplayedPopularity
 from reelrank.ingest.account_writer import AccountWriter
 from reelrank.ingest.event_writer import EventWriter
 from reelrank.ingest.post_writer import PostWriter
@@ -86,8 +86,11 @@ class Engine:
         self.ranker = RankerHolder(s.data_dir, s.models.check_every_s, s.ranking.backend) if s.ranking.enabled else None
         self.impressions = (ImpressionLogger(self.records, on_drop=self.metrics.impressions_dropped.inc)
                             if s.ranking.log_impressions else None)
-        self.labels = LabelJob(self.records, s.data_dir / "labels", s.ranking.attribution_window_s,
-                               on_health=self.metrics.observe_labeller) if s.ranking.log_impressions else None
+        # The labeller runs where the stream consumers run: in-process in embedded mode, in `reelrank worker`
+        # in server mode (serving processes leave the stream to workers: drain "external").
+        self.labels = (LabelJob(self.records, s.data_dir / "labels", s.ranking.attribution_window_s,
+                                on_health=self.metrics.observe_labeller)
+                       if s.ranking.log_impressions and s.realtime.drain != "external" else None)
         deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity,
                           counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity,
                           ranker=self.ranker)
@@ -152,7 +155,7 @@ class Engine:
             # Posts newer than the snapshot go into the index from their stored vectors: no re-encoding.
             todo = [r for r in rows if r.pid > in_index and r.status is PostStatus.ACTIVE and r.vector is not None]
             if todo:
-                self.index.add(np.asarray([r.pid for r in todo], dtype=np.int64), np.stack([r.vector for r in todo]))
+                self.index.add(np.asarray([r.pid for r in todo], dtype=np.int64), np.stack([r.vector for r in todo if r.vector is not None]))
             gone = [r.pid for r in rows if r.status is not PostStatus.ACTIVE and r.pid in self.index]
             if gone:
                 self.index.remove(np.asarray(gone, dtype=np.int64))
@@ -174,6 +177,10 @@ class Engine:
         # Online state in Redis outlives the process: replaying events into it would count them again
         # (interest, sessions, affinity). Only in-process popularity is rebuilt (index/replica.py).
         persistent = not isinstance(self.online, MemoryOnlineState)
+        # Remembers what it folded: the replica's stream follower must not fold those events again.
+        server_mode = not str(self.settings.database_url or "sqlite").startswith("sqlite")  # replica follows
+        self.replayed = (ReplayedPopularity(self.popularity, self.accounts, keep_keys=server_mode)
+                         if persistent else None)
         for events in self.records.scan_events(since_ts=since):
             resolved = []
             for e in events:
@@ -181,8 +188,8 @@ class Engine:
                 pid = self.catalogue.pid_of.get(e.post_id, 0) if e.post_id else 0
                 if uid is not None and (pid or e.post_id is None):
                     resolved.append((e, uid, pid))
-            if persistent:
-                self.popularity.add(popularity_items(resolved, self.accounts))
+            if self.replayed is not None:
+                self.replayed.add(resolved)
             else:
                 self.event_writer.apply(resolved, replay=True)
             if aggregates:

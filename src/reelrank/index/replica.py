@@ -20,8 +20,18 @@ The same reader tails the event stream (`<prefix>:events`) to fold popularity (i
 server mode the event writer's inline popularity update is therefore turned off (the process's own
 events come back from the stream a few ms later).
 
-If Redis is unreachable when a change is published, the change is stored and applied locally and the
-failure is logged and counted (`publish_failures`); other replicas see it after their next restart.
+Start-up: the follower skips stream events that the engine already folded into popularity from the
+record store (`ReplayedPopularity`, index/replica_sync.py), so an event ingested while a process loads
+is counted once, not twice.
+
+Outages: if Redis is unreachable when a change is published, the change is stored and applied locally,
+the failure is counted (`publish_failures`), and once Redis answers again the process publishes a
+"resync" message. A follower re-syncs from the record store (`resync_from_records`) when it reads such
+a message, and after its own connection to Redis failed (it may have missed anything then): first it
+applies what the stream holds, then it re-reads accounts, posts and the graph from PostgreSQL. Changes
+this process makes during the re-sync are applied again after it (the re-sync may have read older rows).
+Popularity from events needs no re-sync: server mode refuses events while Redis is down, and events
+stored just before it went away reach the stream later, from the ingest outbox (workers.py).
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +51,13 @@ import numpy as np
 
 from reelrank.domain import Edge, EdgeKind, Post, PostStatus, User
 from reelrank.features.signals import event_weight
+from reelrank.index.replica_sync import (
+    FENCE_SLACK_MS,
+    ReplayedPopularity,
+    event_key,
+    popularity_items,
+    resync_from_records,
+)
 from reelrank.ingest.post_writer import post_row
 from reelrank.state.accounts import AccountDirectory, SocialGraph
 from reelrank.state.catalogue import Catalogue
@@ -48,17 +66,7 @@ from reelrank.stream.event_codec import KIND_ORDER, CodecError, decode_events
 log = logging.getLogger(__name__)
 _FIELD = b"m"
 _MAXLEN = 1_000_000
-
-
-def popularity_items(resolved: Sequence[tuple[Any, int, int]], accounts: AccountDirectory
-                     ) -> list[tuple[int, float, float, str]]:
-    """(pid, weight, ts, region) for the positive post events among (event, uid, pid) triples."""
-    out = []
-    for e, uid, pid in resolved:
-        w = event_weight(e.kind, e.watch_ms, e.duration_ms)
-        if pid and w > 0 and uid in accounts.profiles:
-            out.append((pid, w, e.ts, accounts.profiles[uid].region))
-    return out
+__all__ = ["CatalogueReplica", "ReplayedPopularity", "install", "popularity_items"]
 
 
 class _NoPopularity:
@@ -86,6 +94,14 @@ class CatalogueReplica:
         self._thread: threading.Thread | None = None
         self.applied = 0
         self.publish_failures = 0
+        self.resyncs = 0
+        self.startup_skipped = 0  # stream events not folded: the engine's start-up scan had folded them
+        self.records: Any = None  # the record store, for re-syncs (set by serving/workers.py)
+        self.replayed: ReplayedPopularity | None = None  # what the engine's start-up scan folded
+        self._fence = (0, 0)  # stream events up to this id may have been folded by that scan
+        self._resync_due = False  # this follower lost Redis: it may have missed changes
+        self._owe_notice = False  # a publish failed: tell the other replicas once Redis is back
+        self._resyncing: list[dict[str, Any]] | None = None  # own changes made during a re-sync
         self._cursor = {k: self._last_id(k) for k in (self.changes_key, self.events_key)}
 
     def _last_id(self, key: str) -> str:
@@ -100,12 +116,15 @@ class CatalogueReplica:
     # -- publishing --------------------------------------------------------------------------------
     def _publish(self, msg: dict[str, Any]) -> None:
         msg["o"] = self.origin
+        if self._resyncing is not None:
+            self._resyncing.append(msg)
         try:
             self._r.xadd(self.changes_key, {_FIELD: json.dumps(msg, separators=(",", ":"))},
                          maxlen=_MAXLEN, approximate=True)
         except self._redis_errors:
             self.publish_failures += 1
-            log.exception("could not publish a catalogue change; other replicas see it after a restart")
+            self._owe_notice = True
+            log.exception("could not publish a catalogue change; replicas re-sync once Redis is back")
 
     def posts_changed(self, pids: Sequence[int], creator_uids: Sequence[int], posts: Sequence[Post],
                       vectors: np.ndarray) -> None:
@@ -128,7 +147,9 @@ class CatalogueReplica:
     # -- following ---------------------------------------------------------------------------------
     def apply(self, msg: dict[str, Any]) -> None:
         t = msg["t"]
-        if t == "posts":
+        if t == "resync":
+            self.resync()
+        elif t == "posts":
             posts = [Post.model_validate(r["post"]) for r in msg["rows"]]
             rows = [post_row(r["pid"], r["c"], p, None) for r, p in zip(msg["rows"], posts, strict=True)]
             self._cat.upsert(rows)
@@ -153,19 +174,22 @@ class CatalogueReplica:
             else:
                 self._graph.remove(int(msg["src"]), int(msg["dst"]), kind)
 
-    def _fold_events(self, payload: bytes) -> None:
+    def _fold_events(self, payload: bytes, entry_key: tuple[int, int]) -> None:
         try:
             ev = decode_events(payload)
         except CodecError:
             return
         items = []
         profiles = self._accounts.profiles
+        replayed = self.replayed if entry_key <= self._fence else None
         for row in ev:
             pid = int(row["pid"])
             wm = int(row["watch_ms"])
             w = event_weight(KIND_ORDER[int(row["kind"])], None if wm < 0 else wm, int(row["duration_ms"]) or None)
             user = profiles.get(int(row["uid"]))
             if pid and w > 0 and user is not None:
+                if replayed is not None and replayed.take(event_key(row["uid"], pid, row["ts"], row["kind"])):
+                    continue  # folded from the record store at start-up already
                 items.append((pid, w, float(row["ts"]), user.region))
         if items:
             self._pop.add(items)
@@ -181,7 +205,7 @@ class CatalogueReplica:
                 n += 1
                 try:
                     if k == self.events_key:
-                        self._fold_events(fields[b"p"])
+                        self._fold_events(fields[b"p"], _id_key(self._cursor[k]))
                         continue
                     msg = json.loads(fields[_FIELD])
                     if msg.get("o") != self.origin:
@@ -189,20 +213,69 @@ class CatalogueReplica:
                         self.applied += 1
                 except Exception:  # one bad entry must not stop the replica
                     log.exception("replica: could not apply entry %s of %s", entry_id, k)
+        if self.replayed is not None and (_id_key(self._cursor[self.events_key]) > self._fence or (
+                not n and time.time() * 1000 > self._fence[0])):  # past the fence, or caught up after it
+            log.info("replica: past the start-up fence (%d stream events had been folded from the records)",
+                     self.replayed.skipped)
+            self.startup_skipped = self.replayed.skipped
+            self.replayed.release()  # the engine holds it too
+            self.replayed = None  # everything later was stored after the scan: free the keys
         return n
+
+    def resync(self) -> None:
+        """Re-read accounts, posts and the graph from the record store (index/replica_sync.py)."""
+        if self.records is None:
+            log.warning("replica: no record store to re-sync from")
+            return
+        self._resyncing = []
+        try:
+            resync_from_records(self.records, self._cat, self._accounts, self._graph, self._index)
+        finally:
+            mine, self._resyncing = self._resyncing, None
+        for msg in mine:  # this process's own changes made meanwhile win over the rows read before them
+            if msg["t"] != "resync":
+                self.apply(msg)
+        self.resyncs += 1
+
+    def _catch_up(self) -> None:
+        """After this follower lost Redis: what the stream holds first, then the record store."""
+        while self.poll(None):
+            pass
+        self.resync()
+        self._resync_due = False
+
+    def step(self) -> None:
+        """One round of the follower thread: follow, catch up after an outage, send an owed notice."""
+        try:
+            self.poll(self._block_ms)
+            if self._resync_due:
+                self._catch_up()
+            if self._owe_notice:
+                self._owe_notice = False
+                self._publish({"t": "resync"})  # fails again -> owed again
+        except self._redis_errors:
+            if not self._resync_due:
+                log.warning("replica: redis unreachable; will re-sync from the record store once it is back")
+            self._resync_due = True
+            self._stop.wait(1.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll(self._block_ms)
-            except self._redis_errors:
-                log.warning("replica: redis unreachable, retrying")
-                self._stop.wait(1.0)
+                self.step()
             except Exception:
                 log.exception("replica: poll failed")
                 self._stop.wait(1.0)
 
+    def stats(self) -> dict[str, Any]:
+        return {"origin": self.origin, "applied": self.applied, "publish_failures": self.publish_failures,
+                "resyncs": self.resyncs, "resync_due": self._resync_due,
+                "startup_skipped": self.replayed.skipped if self.replayed is not None else self.startup_skipped}
+
     def start(self) -> None:
+        if self.replayed is not None:  # the start-up scan is over: later stream events were stored after it
+            self.replayed.seal()
+            self._fence = (int(time.time() * 1000) + FENCE_SLACK_MS, 0)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True, name="catalogue-replica")
             self._thread.start()
@@ -212,6 +285,11 @@ class CatalogueReplica:
         if self._thread is not None:
             self._thread.join(timeout=self._block_ms / 1000 + 2)
         self._r.close()
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return (int(ms), int(seq or 0)) if ms.isdigit() else (0, 0)
 
 
 def install(engine: Any, replica: CatalogueReplica) -> None:

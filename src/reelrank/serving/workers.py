@@ -13,7 +13,13 @@ sharing a data_dir never interleave a save.
 
 Failures: a backend error that means "not done" (PostgreSQL or Redis unreachable) is a 503 with
 `{"error": "unavailable", "backend": ...}`: nothing was acknowledged. Feeds fail open on Redis (see
-state/online/redis_guard.py).
+state/online/redis_guard.py). Events are refused while Redis is down; if Redis goes away after an event
+was stored, the answer is a 503 too, and the event's online effects are owed (durably, on disk) until
+a retry of the event or the process's outbox thread applies them once Redis is back
+(state/stream/ingest_outbox.py). Replicas re-sync from PostgreSQL after an outage (index/replica.py).
+
+Which process answered: every response carries `x-reelrank-process: <pid>`; `GET /healthz/process`
+gives the pid, the replica's figures (changes applied, failed publishes, re-syncs) and the owed events.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from reelrank.config import Settings
 from reelrank.engine import Engine
 from reelrank.index.replica import CatalogueReplica, install
 from reelrank.state.online.redis_guard import BackendUnavailable, GuardedRedisOnlineState
+from reelrank.state.stream.ingest_outbox import APPLY, PUBLISH, IngestOutbox
 
 log = logging.getLogger(__name__)
 DEGRADED = "online_state:redis_unavailable"
@@ -76,6 +83,7 @@ class _Pending:
         r = self._replica
         r._cat, r._accounts, r._graph = engine.catalogue, engine.accounts, engine.graph
         r._index, r._pop = engine.index, engine.popularity
+        r.records, r.replayed = engine.records, engine.replayed
         return r
 
 
@@ -129,6 +137,58 @@ def _guard_requests(engine: Engine) -> None:
 
     engine.feed_service.feed = guarded_feed  # type: ignore[method-assign]
     engine.event_writer.ingest = guarded_ingest  # type: ignore[method-assign]
+    _owe_failed_effects(engine, online)
+
+
+def _owe_failed_effects(engine: Engine, online: GuardedRedisOnlineState) -> None:
+    """An event stored in PostgreSQL whose Redis steps then failed is answered 503 and its online effects
+    are owed, durably, until a retry or the outbox's thread applies them (state/stream/ingest_outbox.py)."""
+    import redis
+
+    writer = engine.event_writer
+    apply, publish, ingest = writer.apply, writer._publish, writer.ingest
+    if publish is None:
+        return
+    failures = (BackendUnavailable, redis.RedisError, OSError)
+    replica = getattr(engine, "replica", None)
+    name = replica.origin if replica is not None else f"{os.getpid()}-{secrets.token_hex(3)}"
+    outbox = IngestOutbox(engine.settings.data_dir / "outbox", name, apply, publish, online.check)
+
+    def apply_or_owe(items: Any, replay: bool = False) -> None:
+        try:
+            apply(items, replay)
+        except failures:
+            if not replay:
+                outbox.owe(items, APPLY)
+            raise
+
+    def publish_or_owe(items: Any) -> None:
+        try:
+            publish(items)
+        except failures:
+            outbox.owe(items, PUBLISH)
+            raise
+
+    def ingest_settling(events: Any) -> Any:
+        result = ingest(events)
+        if result.duplicates and len(outbox):  # a retry of events whose effects this process owes
+            outbox.settle([e.event_id for e in events])  # raises (503 again) while Redis is still down
+        return result
+
+    writer.apply = apply_or_owe  # type: ignore[method-assign]
+    writer._publish = publish_or_owe
+    writer.ingest = ingest_settling  # type: ignore[method-assign]
+    engine.outbox = outbox  # type: ignore[attr-defined]
+    outbox.start()
+    close = engine.close
+
+    def close_outbox() -> None:
+        try:
+            outbox.close()  # stops settling first: what is still owed stays on disk for the next process
+        finally:
+            close()
+
+    engine.close = close_outbox  # type: ignore[method-assign]
 
 
 def install_unavailable_handlers(app: FastAPI) -> None:
@@ -159,11 +219,43 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
     """The app of one serving process (uvicorn factory: `reelrank.serving.workers:create_server_app`)."""
     from reelrank.serving.app import create_app
 
-    s = settings or Settings()  # type: ignore[call-arg]  # from REELRANK_* env
+    s = settings or Settings()  # from REELRANK_* env
     engine = build_engine(s, role="serve")
     app = create_app(engine, own_engine=True)
     install_unavailable_handlers(app)
+    install_process_info(app, engine)
     return app
+
+
+def install_process_info(app: FastAPI, engine: Engine) -> None:
+    """Which process answered: an `x-reelrank-process` header (the pid) on every response, and
+    `GET /healthz/process` with the pid, this process's replica figures (index/replica.py) and how many
+    stored events still owe their online effects (state/stream/ingest_outbox.py)."""
+    pid = str(os.getpid()).encode()
+
+    @app.get("/healthz/process", tags=["ops"])
+    def process_info() -> dict[str, Any]:
+        replica, outbox = getattr(engine, "replica", None), getattr(engine, "outbox", None)
+        return {"pid": os.getpid(), "indexed": len(engine.index),
+                "replica": replica.stats() if replica is not None else None,
+                "owed_events": len(outbox) if outbox is not None else 0}  # stored, online effects pending
+
+    class ProcessHeader:  # plain ASGI (not BaseHTTPMiddleware): costs one list append per response
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await self.inner(scope, receive, send)
+
+            async def send_with_pid(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), (b"x-reelrank-process", pid)]
+                await send(message)
+
+            return await self.inner(scope, receive, send_with_pid)
+
+    app.add_middleware(ProcessHeader)
 
 
 def serve_many(settings: Settings, host: str, port: int, workers: int, log_level: str = "warning") -> None:

@@ -12,7 +12,8 @@ again, and if it was applied its mark is there: the new owner acknowledges it wi
 Marks live only while an entry is pending, so they cost nothing at steady state, whatever the rate.
 Why not one "applied up to" watermark per group: with two consumers in a group, or after a claim,
 entries are applied out of id order, and a watermark written by one consumer would make another
-skip older entries it has not applied yet.
+skip older entries it has not applied yet. A group that disappears (Redis restarted without its data)
+is created again by the consumer thread, which then goes on with the entries appended since.
 
 What remains: a crash after a batch's effects are written but before its mark is written re-applies
 that one batch. Closing that gap needs the effects and the mark in one transaction (MULTI/EXEC in
@@ -110,6 +111,13 @@ class StreamConsumer:
         while not stop.is_set():
             try:
                 self.poll(self._s.block_ms)
+            except LookupError:  # the group is gone (Redis restarted without its data): make it again
+                log.warning("%s/%s: consumer group missing, creating it again", self.group, self.consumer)
+                try:
+                    self.start()
+                except Exception:
+                    log.exception("%s/%s: could not create the consumer group", self.group, self.consumer)
+                    stop.wait(0.5)
             except Exception:  # a broken backend must not kill the thread: log, back off, retry
                 log.exception("%s/%s: poll failed", self.group, self.consumer)
                 stop.wait(0.5)
