@@ -284,9 +284,10 @@ def test_inspector_shows_every_stage(server: LiveServer, browser: Any, artifacts
     assert page.locator("#selectors-table tbody tr").count() == len(data["policy"]["selectors"])
     assert page.locator("#final-page tbody tr").count() == len(data["page"]) == 10
     assert page.locator("#stage-latency tbody tr").count() == len(data["stages"])
-    # Live figures and the trending pool (or a clear "not available").
+    # Live figures and the trending pool (a table, or "empty right now"; never "not available").
     page.wait_for_function("() => document.querySelectorAll('#live-cards .stat').length >= 4")
-    page.locator("#trending-table, #trending-unavailable").first.wait_for()
+    page.locator("#trending-table, #trending-empty").first.wait_for()
+    assert page.locator("#trending-unavailable").count() == 0
     assert not accessible_names_missing(page)
     page.screenshot(path=str(artifacts / "desktop-inspector.png"))
     page.locator("#sec-filters").scroll_into_view_if_needed()
@@ -299,5 +300,24 @@ def test_inspector_shows_every_stage(server: LiveServer, browser: Any, artifacts
     page.locator("#final-page tbody tr").first.wait_for()
     assert page.evaluate("() => window.rr.inspect.surface") == "explore"
     page.screenshot(path=str(artifacts / "phone-inspector.png"))
+    assert not errors, errors
+    ctx.close()
+
+
+def test_inspector_trending_panel_lists_trending_posts(server: LiveServer, browser: Any, artifacts: Path) -> None:
+    """Last in this module: the posts it puts in the pool stay there for the pool's TTL."""
+    cat = server.engine.catalogue
+    hot = [p.post_id for p in server.world.posts_with_topic("cooking") if p.topics == ["cooking"]][:2]
+    pids = [next(pid for pid, post_id in cat.post_ids.items() if post_id == h) for h in hot]
+    server.engine.realtime.pool.add(pids, [cat.topic_names(p) for p in pids], [12.5, 7.0], time.time(),
+                                    velocity=[60.0, 35.0])
+    ctx, page, errors = new_page(browser, DESKTOP)
+    page.goto(f"{server.url}/app/inspector.html")
+    rows = page.locator("#trending-table tbody tr")
+    rows.first.wait_for()
+    text = page.locator("#trending-table").inner_text()
+    assert all(h in text for h in hot) and "×12.5" in text and "cooking" in text
+    assert rows.count() >= 2 and hot[0] in rows.first.inner_text()  # hottest first
+    page.locator("#trending").screenshot(path=str(artifacts / "desktop-inspector-trending.png"))
     assert not errors, errors
     ctx.close()

@@ -18,63 +18,30 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
 from tqdm import tqdm
 
+from reelrank.index.rwlock import RWLock
+from reelrank.index.snapshot_files import COMMIT, INDEX_FILE, MAPS_FILE, atomic_write, fsync_dir, has_snapshot, recover
+
 if TYPE_CHECKING:
     from reelrank.config import IndexSettings
 
 log = logging.getLogger(__name__)
+# faiss' bundled stubs lack parts of its Python API (SearchParametersHNSW, PyCallbackIOWriter, the
+# numpy-array IDSelectorBitmap, HNSW/IndexFlat internals): those are reached through this untyped alias.
+_faiss: Any = faiss
 
 _MAX_THREADS = max(1, faiss.omp_get_max_threads())  # captured before any thread lowers its own value
 _CHUNK = 16_384  # vectors per locked add; searches interleave between chunks
 _PROGRESS_MIN = 50_000  # show a progress bar above this many vectors
 _PARALLEL_ADD_MIN = 256  # below this an add runs single-threaded (OpenMP start-up would dominate)
-_INDEX_FILE, _MAPS_FILE, _COMMIT = "index.faiss", "index.npz", "index.commit"
-
-
-class _RWLock:
-    """Many readers or one writer; a waiting writer blocks new readers. Not re-entrant."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = self._writers_waiting = 0
-        self._writer = False
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not (self._writer or self._writers_waiting))
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            self._cond.wait_for(lambda: not (self._writer or self._readers))
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
 
 
 def _grow(arr: np.ndarray, size: int, fill: int | bool) -> np.ndarray:
@@ -84,27 +51,6 @@ def _grow(arr: np.ndarray, size: int, fill: int | bool) -> np.ndarray:
     out = np.full(max(size, 2 * len(arr), 1024), fill, dtype=arr.dtype)
     out[: len(arr)] = arr
     return out
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # makes renames durable
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write to a temp name, fsync, then rename over `path`: readers see the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class AnnIndex:
@@ -123,8 +69,8 @@ class AnnIndex:
         self.dim, self.settings, self.headroom = int(index.d), settings, headroom
         self.saved_at: float | None = None  # set by load(): changes after this time are not in the snapshot
         self._index = index
-        self._flat = faiss.downcast_index(index.storage)  # IndexFlat holding the raw vectors
-        self._lock, self._save_lock, self._sel_lock = _RWLock(), threading.Lock(), threading.Lock()
+        self._flat: Any = faiss.downcast_index(index.storage)  # IndexFlat holding the raw vectors
+        self._lock, self._save_lock, self._sel_lock = RWLock(), threading.Lock(), threading.Lock()
         self._capacity = n = index.ntotal
         self._pid_of = _grow(np.empty(0, np.int64), n, -1)  # internal id -> pid
         self._pid_of[:n] = pid_of
@@ -189,7 +135,7 @@ class AnnIndex:
         if capacity <= self._capacity:
             return
         t0 = time.perf_counter()
-        hnsw = self._index.hnsw
+        hnsw: Any = self._index.hnsw
         probas = faiss.vector_to_array(hnsw.assign_probas)  # P(level = l)
         cum = faiss.vector_to_array(hnsw.cum_nneighbor_per_level)  # link slots of a level-l node: cum[l + 1]
         links = float((probas * cum[1 : len(probas) + 1]).sum()) * 1.02
@@ -286,7 +232,7 @@ class AnnIndex:
                     self._selector, self._selector_refs = None, ()
                     if self._n_excluded:
                         bitmap = np.packbits(self._excluded[: self._index.ntotal], bitorder="little")  # (n/8,)
-                        inner = faiss.IDSelectorBitmap(bitmap)  # bit i of byte i>>3, LSB first, as FAISS reads it
+                        inner = _faiss.IDSelectorBitmap(bitmap)  # bit i of byte i>>3, LSB first, as FAISS reads it
                         self._selector, self._selector_refs = faiss.IDSelectorNot(inner), (bitmap, inner)
                     self._selector_dirty = False
         return self._selector
@@ -329,7 +275,7 @@ class AnnIndex:
             kk = min(int(k), self._live)
             if kk <= 0:
                 return self._finish(np.full((len(q), 0), -1, np.int64), np.zeros((len(q), 0), np.float32), single)
-            params = faiss.SearchParametersHNSW()
+            params = _faiss.SearchParametersHNSW()
             params.efSearch = max(self.settings.ef_search, kk)
             sel = self._current_selector()
             if sel is not None:
@@ -384,7 +330,7 @@ class AnnIndex:
 
     @staticmethod
     def has_snapshot(directory: Path) -> bool:
-        return (Path(directory) / _INDEX_FILE).is_file() or (Path(directory) / _COMMIT).is_file()
+        return has_snapshot(directory)
 
     def save(self, directory: Path) -> Path:
         """Snapshot to `directory` as index.faiss (faiss.write_index) + index.npz (id maps, excluded set).
@@ -407,48 +353,39 @@ class AnnIndex:
                 meta = {"dim": self.dim, "ntotal": n, "live": self._live, "max_pid": self._max_pid,
                         "saved_at": saved_at}
             self._recover(directory)
-            write_graph = lambda f: faiss.write_index(clone, faiss.PyCallbackIOWriter(f.write))  # noqa: E731
-            _atomic_write(directory / f"{_INDEX_FILE}.new", write_graph)
-            _atomic_write(
-                directory / f"{_MAPS_FILE}.new",
+            write_graph = lambda f: faiss.write_index(clone, _faiss.PyCallbackIOWriter(f.write))  # noqa: E731
+            atomic_write(directory / f"{INDEX_FILE}.new", write_graph)
+            atomic_write(
+                directory / f"{MAPS_FILE}.new",
                 lambda f: np.savez(f, pid_of=pid_of, excluded=excluded, meta=np.array(json.dumps(meta))),
             )
-            _atomic_write(directory / _COMMIT, lambda f: f.write(json.dumps(meta).encode()))
-            _fsync_dir(directory)
+            atomic_write(directory / COMMIT, lambda f: f.write(json.dumps(meta).encode()))
+            fsync_dir(directory)
             self._recover(directory)
-        return directory / _INDEX_FILE
+        return directory / INDEX_FILE
 
     @staticmethod
     def _recover(directory: Path) -> None:
         """Roll an interrupted save forward (commit marker present) or back (absent)."""
-        commit = directory / _COMMIT
-        if commit.exists():
-            for name in (_INDEX_FILE, _MAPS_FILE):  # a rename already done has no .new left
-                if (directory / f"{name}.new").exists():
-                    os.replace(directory / f"{name}.new", directory / name)
-            _fsync_dir(directory)
-            commit.unlink()
-            _fsync_dir(directory)
-        else:
-            for name in (_INDEX_FILE, _MAPS_FILE):
-                (directory / f"{name}.new").unlink(missing_ok=True)
+        recover(directory)
 
     @classmethod
     def load(cls, directory: Path, settings: IndexSettings, *, headroom: float = 0.25) -> AnnIndex:
         """Open the snapshot; `max_pid` and `saved_at` tell the caller what to add or re-apply since."""
         directory = Path(directory)
         cls._recover(directory)
-        index = faiss.read_index(str(directory / _INDEX_FILE))  # already the concrete class; owns the C++ object
+        index = faiss.read_index(str(directory / INDEX_FILE))  # already the concrete class; owns the C++ object
         if not isinstance(index, faiss.IndexHNSWFlat) or index.metric_type != faiss.METRIC_INNER_PRODUCT:
-            raise ValueError(f"{directory / _INDEX_FILE} is not an inner-product IndexHNSWFlat")
-        with np.load(directory / _MAPS_FILE) as z:
+            raise ValueError(f"{directory / INDEX_FILE} is not an inner-product IndexHNSWFlat")
+        with np.load(directory / MAPS_FILE) as z:
             pid_of, excluded = z["pid_of"].astype(np.int64), z["excluded"].astype(np.int64)
             meta = json.loads(str(z["meta"]))
         if not (len(pid_of) == index.ntotal == meta["ntotal"]) or index.d != meta["dim"]:
             raise ValueError(f"snapshot in {directory} is inconsistent: {meta}, ntotal {index.ntotal}")
-        if index.hnsw.nb_neighbors(1) != settings.hnsw_m:
+        hnsw: Any = index.hnsw
+        if hnsw.nb_neighbors(1) != settings.hnsw_m:
             log.warning("snapshot has hnsw_m=%d, settings say %d; keeping the snapshot's",
-                        index.hnsw.nb_neighbors(1), settings.hnsw_m)
+                        hnsw.nb_neighbors(1), settings.hnsw_m)
         obj = cls.__new__(cls)
         obj._setup(index, settings, pid_of, excluded, headroom)
         obj.saved_at = float(meta["saved_at"])

@@ -18,7 +18,7 @@ EDGE_PATHS = {"follows": EdgeKind.FOLLOW, "blocks": EdgeKind.BLOCK, "mutes": Edg
 
 
 def engine_of(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+    return request.app.state.engine
 
 
 def _post_view(engine: Engine, post_id: str) -> dict[str, Any]:

@@ -7,10 +7,14 @@ engine itself: no build step, no CDN, nothing fetched from the network at run ti
   GET /v1/posts?ids=a,b     captions and details of many posts in one call (a feed page's worth)
   GET /v1/users?limit=      accounts to pick from (viewers first), for the demo's user picker
   GET /v1/topics            the catalogue's topics with post counts, for onboarding and "add a topic"
+  GET /v1/trending?topic=&limit=
+                            the trending pool per topic: each post's velocity, ratio to its creator's
+                            baseline and when it entered the pool (the inspector's trending panel)
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +23,11 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse
 
+from reelrank.engine import Engine
 from reelrank.serving.responses import JsonResponse
 from reelrank.serving.routes_catalogue import engine_of
+from reelrank.serving.schemas import TrendingPost, TrendingResponse, TrendingTopic
+from reelrank.trends.trending_pool import PoolEntry
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 MAX_POST_IDS = 100
@@ -77,6 +84,42 @@ def list_topics(request: Request) -> dict[str, Any]:
     counts = np.bincount(top, minlength=n + 1)
     pairs = sorted(((cat.topics.name(c), int(counts[c])) for c in range(1, n + 1)), key=lambda tc: (-tc[1], tc[0]))
     return {"topics": [{"topic": t, "posts": c} for t, c in pairs]}
+
+
+@router.get("/trending", tags=["posts"], response_model=TrendingResponse,
+            summary="Posts trending now, per topic, with their velocity and ratio to the creator's baseline")
+def trending(
+    request: Request,
+    topic: str | None = Query(None, min_length=1, max_length=128, description="Only this topic."),
+    limit: int = Query(20, ge=1, le=200, description="Posts listed per topic, hottest first."),
+) -> TrendingResponse:
+    engine = engine_of(request)
+    pool, tr, now = engine.realtime.pool, engine.settings.trends, time.time()
+    if topic is None:
+        names = sorted({t for pid in pool.all(now) for t in engine.catalogue.topic_names(int(pid))})
+    else:
+        names = [topic]
+    members = pool.by_topic(names, now)  # topic -> {pid: expiry}
+    entries = {e.pid: e for e in pool.entries({p for m in members.values() for p in m}, now)}
+    groups = []
+    for name in names:
+        found = sorted((entries[p] for p in members.get(name, {}) if p in entries), key=lambda e: (-e.heat, e.pid))
+        if found or topic is not None:
+            groups.append(TrendingTopic(topic=name, total=len(found),
+                                        posts=[_trending_post(engine, e) for e in found[:limit]]))
+    groups.sort(key=lambda g: (-g.total, g.topic))
+    return TrendingResponse(ts=now, enabled=tr.enabled, window_s=tr.window_s, threshold=tr.threshold,
+                            pool_ttl_s=pool.ttl_s, topics=groups)
+
+
+def _trending_post(engine: Engine, e: PoolEntry) -> TrendingPost:
+    cat = engine.catalogue
+    creator = engine.accounts.profiles.get(int(cat.creator[e.pid])) if e.pid < len(cat.creator) else None
+    return TrendingPost(post_id=cat.post_ids.get(e.pid, f"#{e.pid}"),
+                        creator_id=creator.user_id if creator is not None else None,
+                        topics=cat.topic_names(e.pid), ratio=round(e.heat, 3),
+                        velocity=None if e.velocity is None else round(e.velocity, 3),
+                        entered_at=e.entered_at, expires_at=e.expires_at)
 
 
 def install(app: FastAPI) -> None:

@@ -71,7 +71,8 @@ class TrendDetector:
         hot = (velocity >= r.min_volume) & (ratio >= r.threshold)
         if hot.any():
             found = pids[hot]
-            self._pool.add(found.tolist(), [cat.topic_names(int(p)) for p in found], ratio[hot].tolist(), now)
+            self._pool.add(found.tolist(), [cat.topic_names(int(p)) for p in found], ratio[hot].tolist(), now,
+                           velocity=velocity[hot].tolist())
             self.detections += len(found)
             return found
         return pids[:0]

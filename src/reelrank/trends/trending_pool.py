@@ -4,12 +4,14 @@ seen above the threshold.
 Kept in online state as sorted sets whose score is the expiry time, so "still trending" is one
 ZRANGEBYSCORE from now, re-detection refreshes the expiry, and maxlen trimming drops the entries that
 expire first. Topic *names* (not the catalogue's per-process codes) name the keys, so every process
-reading the pool agrees. `heat` keeps each post's last velocity / baseline ratio for explanations.
+reading the pool agrees. `heat` keeps each post's last velocity / baseline ratio for explanations;
+`velocity` its last velocity and `since` when it entered the pool (for GET /v1/trending).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +19,19 @@ from reelrank.state.online.base import OnlineState
 
 ALL_KEY = "trend:all"
 HEAT_KEY = "trend:heat"
+VELOCITY_KEY = "trend:velocity"
+SINCE_KEY = "trend:since"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolEntry:
+    """One post trending now, as last detected."""
+
+    pid: int
+    heat: float  # velocity / creator baseline at the last detection
+    velocity: float | None  # engagement units in the detector's window at the last detection
+    entered_at: float | None  # when it (re-)entered the pool; None if not recorded
+    expires_at: float  # when it leaves the pool unless detected again
 
 
 class TrendingPool:
@@ -31,11 +46,15 @@ class TrendingPool:
     def _topic_key(topic: str) -> str:
         return f"trend:t:{topic}"
 
-    def add(self, pids: Sequence[int], topics: Sequence[Sequence[str]], heat: Sequence[float], now: float) -> None:
-        """Put posts (with their topics and velocity / baseline ratios) in the pool until now + ttl_s."""
+    def add(self, pids: Sequence[int], topics: Sequence[Sequence[str]], heat: Sequence[float], now: float,
+            velocity: Sequence[float] | None = None) -> None:
+        """Put posts (with their topics, velocity / baseline ratios and velocities) in the pool until
+        now + ttl_s. A post not in the pool until now is recorded as entering it at `now`."""
         if not pids:
             return
         expiry = now + self.ttl_s
+        live = self.all(now)  # read before the write below: who is entering now, who is refreshed
+        entering = {int(p): now for p in pids if int(p) not in live}
         by_topic: dict[str, dict[int, float]] = {}
         for pid, names in zip(pids, topics, strict=True):
             for t in names:
@@ -46,6 +65,11 @@ class TrendingPool:
         self._state.zadd(ALL_KEY, {int(p): expiry for p in pids}, maxlen=self._max_total, ttl_s=keep)
         self._state.zadd(HEAT_KEY, {int(p): float(h) for p, h in zip(pids, heat, strict=True)},
                          maxlen=self._max_total, ttl_s=keep)
+        if velocity is not None:
+            self._state.zadd(VELOCITY_KEY, {int(p): float(v) for p, v in zip(pids, velocity, strict=True)},
+                             maxlen=self._max_total, ttl_s=keep)
+        if entering:  # newest first survive trimming: an entry time outlives its post's stay in the pool
+            self._state.zadd(SINCE_KEY, entering, maxlen=self._max_total, ttl_s=keep)
 
     def by_topic(self, topics: Iterable[str], now: float) -> dict[str, dict[int, float]]:
         """topic -> {pid: expiry} of posts trending now."""
@@ -59,6 +83,19 @@ class TrendingPool:
     def all(self, now: float) -> dict[int, float]:
         """{pid: expiry} of every post trending now, whatever its topic."""
         return self._state.zitems_above(ALL_KEY, now)
+
+    def entries(self, pids: Iterable[int], now: float) -> list[PoolEntry]:
+        """What the pool knows about `pids` that are trending now (the others are skipped), in input order.
+        Four reads whatever the number of pids."""
+        live = self.all(now)
+        wanted = [int(p) for p in pids if int(p) in live]
+        if not wanted:
+            return []
+        heat = self._state.zitems_above(HEAT_KEY, float("-inf"))
+        velocity = self._state.zitems_above(VELOCITY_KEY, float("-inf"))
+        since = self._state.zitems_above(SINCE_KEY, float("-inf"))
+        return [PoolEntry(pid=p, heat=heat.get(p, 0.0), velocity=velocity.get(p), entered_at=since.get(p),
+                          expires_at=live[p]) for p in wanted]
 
     def heat(self, pids: np.ndarray, now: float) -> np.ndarray:
         """(N,) float32: last velocity / baseline ratio of posts trending now; 0 for the others."""

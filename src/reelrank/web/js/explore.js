@@ -4,7 +4,7 @@ import { h, clear } from "./ui.js";
 import { icon } from "./icons.js";
 import { sendView } from "./actions.js";
 import { artEl, becauseEl, creatorRow, captionBlock, actionButtons } from "./card.js";
-import { fetchPage, pageShown } from "./pager.js";
+import { loadNextPage } from "./pager.js";
 import { session, announce } from "./session.js";
 
 export class ExploreGrid {
@@ -35,38 +35,26 @@ export class ExploreGrid {
   }
 
   async loadPage() {
-    if (this.loading || this.done || !session.userId) return;
-    this.loading = true;
-    this.grid.setAttribute("aria-busy", "true");
-    const pageNo = this.pageNo + 1;
-    try {
-      const page = await fetchPage({ surface: "explore", pageSize: this.pageSize, cursor: this.cursor, pageNo });
-      this.cursor = page.cursor;
-      this.pageNo = pageNo;
-      if (!page.items.length) {
-        this.done = true;
+    const ran = await loadNextPage(this, "explore", this.grid, {
+      show: (page, pageNo) => {
+        if (pageNo > 1) this.grid.append(divider(page));
+        this.grid.append(...page.items.map((item, i) => this.tile(item, i)));
+      },
+      announce: (_, pageNo) => { if (pageNo > 1) announce(`Explore page ${pageNo} loaded.`); },
+      empty: () => {
         this.sentinel.hidden = true;
         this.grid.append(h("p.page-divider", "You're all caught up."));
-        return;
-      }
-      if (pageNo > 1) this.grid.append(divider(page));
-      this.grid.append(...page.items.map((item, i) => this.tile(item, i)));
-      await new Promise((r) => requestAnimationFrame(() => r()));
-      pageShown({ surface: "explore", pageNo, ...page });
-      if (pageNo > 1) announce(`Explore page ${pageNo} loaded.`);
-      this.grid.dataset.pages = String(pageNo);
-    } catch (err) {
-      this.grid.append(h("p.page-divider", `Could not load Explore: ${err.message}`));
-      this.done = true;
-    } finally {
-      this.loading = false;
-      this.grid.setAttribute("aria-busy", "false");
-      // Still in view (a short page on a tall screen)? Keep filling.
-      if (!this.done) requestAnimationFrame(() => {
-        const r = this.sentinel.getBoundingClientRect();
-        if (r.top < window.innerHeight + 200 && this.pageNo < 6) this.loadPage();
-      });
-    }
+      },
+      failed: (err) => {
+        this.grid.append(h("p.page-divider", `Could not load Explore: ${err.message}`));
+        this.done = true;
+      },
+    });
+    // Still in view (a short page on a tall screen)? Keep filling.
+    if (ran && !this.done) requestAnimationFrame(() => {
+      const r = this.sentinel.getBoundingClientRect();
+      if (r.top < window.innerHeight + 200 && this.pageNo < 6) this.loadPage();
+    });
   }
 
   tile(item, i) {

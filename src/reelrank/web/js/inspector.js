@@ -1,5 +1,5 @@
 // The inspector: GET /v1/inspect as tables, stage by stage, plus live figures from GET /v1/stats
-// and the trending pool (GET /v1/trending, when the engine has one).
+// and the trending pool (GET /v1/trending).
 import { api } from "./api.js";
 import { h, clear, fmtMs } from "./ui.js";
 import { topicHue } from "./visual.js";
@@ -267,23 +267,29 @@ function drawSpark() {
   svg.innerHTML = `<path class="area" d="${line} L100,40 L0,40 Z"/><path d="${line}"/>`;
 }
 
-function rowsOf(data) {
-  if (Array.isArray(data)) return data;
-  for (const k of ["items", "posts", "trending", "pool"]) if (Array.isArray(data?.[k])) return data[k];
-  return Object.values(data || {}).find(Array.isArray) || [];
-}
+const inPool = (ts) => {
+  const s = Math.max(0, Date.now() / 1000 - ts);
+  return s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+};
+// One row per (topic, post), topics with the most trending posts first, hottest posts first in each.
+const trendRows = (data) => (data?.topics || []).flatMap((g) => g.posts.map((p) => ({ topic: g.topic, ...p })));
 
 async function pollTrending() {
   const box = $("trending");
   try {
-    const data = await api.trending({ limit: 10 });
-    const rows = rowsOf(data).slice(0, 10);
-    if (!rows.length) { clear(box, h("p.empty", "The trending pool is empty right now.")); return; }
-    const keys = Object.keys(rows[0]).filter((k) => ["string", "number"].includes(typeof rows[0][k]) || Array.isArray(rows[0][k])).slice(0, 5);
-    clear(box, table("Posts in the trending pool", keys.map((k) => ({
-      label: k.replace(/_/g, " "), num: typeof rows[0][k] === "number",
-      render: (r) => Array.isArray(r[k]) ? r[k].join(", ") : typeof r[k] === "number" ? num(r[k], 2) : String(r[k] ?? ""),
-    })), rows, { id: "trending-table" }));
+    const data = await api.trending({ limit: 5 });
+    const rows = trendRows(data).slice(0, 12);
+    if (!rows.length) {
+      clear(box, h("p.empty", { id: "trending-empty" }, data?.enabled === false ? "Trend detection is off on this engine."
+        : "The trending pool is empty right now."));
+      return;
+    }
+    clear(box, table(`Velocity over ${num(data.window_s / 60, 0)} min vs the creator's baseline`, [
+      { label: "Post", render: (r) => h("span", postCell(r), " ", chip(r.topic)) },
+      { label: "Ratio", num: true, render: (r) => `×${num(r.ratio, 1)}` },
+      { label: "Velocity", num: true, render: (r) => num(r.velocity, 0) },
+      { label: "In pool", num: true, render: (r) => (r.entered_at ? inPool(r.entered_at) : "–") },
+    ], rows, { id: "trending-table" }));
   } catch (err) {
     clear(box, h("p.muted", { id: "trending-unavailable" }, err.missingRoute
       ? "Not available: this engine has no GET /v1/trending endpoint."

@@ -1,4 +1,5 @@
-// Fetches one feed page: GET /v1/feed (with explanations) then the captions in one GET /v1/posts call.
+// Fetches one feed page: GET /v1/feed (with explanations) then the captions in one GET /v1/posts call;
+// loadNextPage is the paging step Reels and Explore share.
 import { api } from "./api.js";
 import { session, logActivity, topicMix, actionSummary } from "./session.js";
 import { fmtMs } from "./ui.js";
@@ -31,4 +32,37 @@ export function pageShown({ surface, pageNo, items, timing, actionsBefore, actio
   logActivity("page", "layers", `${surface === "reels" ? "Reels" : "Explore"} page ${pageNo}: ${items.length} posts in ${fmtMs(entry.ms)} ms`,
     pageNo > 1 ? `${actionsBefore ? `after ${actionText}` : "no new actions"} · ${mix}` : mix);
   return entry;
+}
+
+/**
+ * The next page of a surface: `view` holds the paging state (loading, done, cursor, pageNo, pageSize),
+ * `busy` gets aria-busy and data-pages. `show(page, pageNo)` puts the items in the DOM; `announce(entry,
+ * pageNo)` runs once they are painted and logged; `empty()` when the feed has no more; `failed(err)` on an
+ * error. Returns false when it did not run (a page already loading, the feed done, no user).
+ */
+export async function loadNextPage(view, surface, busy, { show, announce, empty, failed }) {
+  if (view.loading || view.done || !session.userId) return false;
+  view.loading = true;
+  busy.setAttribute("aria-busy", "true");
+  const pageNo = view.pageNo + 1;
+  try {
+    const page = await fetchPage({ surface, pageSize: view.pageSize, cursor: view.cursor, pageNo });
+    view.cursor = page.cursor;
+    view.pageNo = pageNo;
+    if (!page.items.length) {
+      view.done = true;
+      empty();
+      return true;
+    }
+    show(page, pageNo);
+    await new Promise((r) => requestAnimationFrame(() => r()));
+    announce(pageShown({ surface, pageNo, ...page }), pageNo);
+    busy.dataset.pages = String(pageNo);
+  } catch (err) {
+    failed(err);
+  } finally {
+    view.loading = false;
+    busy.setAttribute("aria-busy", "false");
+  }
+  return true;
 }

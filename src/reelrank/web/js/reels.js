@@ -5,7 +5,7 @@ import { h, clear } from "./ui.js";
 import { icon } from "./icons.js";
 import { sendView } from "./actions.js";
 import { artEl, becauseEl, creatorRow, captionBlock, actionButtons } from "./card.js";
-import { fetchPage, pageShown } from "./pager.js";
+import { loadNextPage } from "./pager.js";
 import { session, announce } from "./session.js";
 
 const VISIBLE = 0.6;
@@ -49,36 +49,22 @@ export class ReelsFeed {
   }
 
   async loadPage() {
-    if (this.loading || this.done || !session.userId) return;
-    this.loading = true;
-    this.root.setAttribute("aria-busy", "true");
-    const pageNo = this.pageNo + 1;
-    try {
-      const page = await fetchPage({ surface: "reels", pageSize: this.pageSize, cursor: this.cursor, pageNo });
-      this.cursor = page.cursor;
-      this.pageNo = pageNo;
-      if (!page.items.length) {
-        this.done = true;
-        clear(this.loader, h("p", h("strong", "You're all caught up.")),
-          h("button.btn", { type: "button", on: { click: () => { this.start({ pageSize: this.pageSize }); } } }, "Start a new session"));
-        return;
-      }
-      const els = page.items.map((item, i) => this.render(item, i === 0 && pageNo > 1 ? page : null));
-      const wasOnLoader = this.root.scrollTop >= this.loader.offsetTop - 4;
-      this.loader.before(...els);
-      // Scroll snap re-snaps to the element it was on (the loader): show the first new post instead.
-      if (wasOnLoader) this.root.scrollTo({ top: els[0].offsetTop, behavior: "auto" });
-      await new Promise((r) => requestAnimationFrame(() => r()));
-      const entry = pageShown({ surface: "reels", pageNo, ...page });
-      if (pageNo > 1) announce(`Page ${pageNo} loaded: ${entry.mix.slice(0, 2).map(([t, n]) => `${n} ${t}`).join(", ")}.`);
-      this.root.dataset.pages = String(pageNo);
-    } catch (err) {
-      clear(this.loader, h("p", `Could not load the feed: ${err.message}`),
-        h("button.btn", { type: "button", on: { click: () => { this.loading = false; this.loadPage(); } } }, "Try again"));
-    } finally {
-      this.loading = false;
-      this.root.setAttribute("aria-busy", "false");
-    }
+    await loadNextPage(this, "reels", this.root, {
+      show: (page, pageNo) => {
+        const els = page.items.map((item, i) => this.render(item, i === 0 && pageNo > 1 ? page : null));
+        const wasOnLoader = this.root.scrollTop >= this.loader.offsetTop - 4;
+        this.loader.before(...els);
+        // Scroll snap re-snaps to the element it was on (the loader): show the first new post instead.
+        if (wasOnLoader) this.root.scrollTo({ top: els[0].offsetTop, behavior: "auto" });
+      },
+      announce: (entry, pageNo) => {
+        if (pageNo > 1) announce(`Page ${pageNo} loaded: ${entry.mix.slice(0, 2).map(([t, n]) => `${n} ${t}`).join(", ")}.`);
+      },
+      empty: () => clear(this.loader, h("p", h("strong", "You're all caught up.")),
+        h("button.btn", { type: "button", on: { click: () => { this.start({ pageSize: this.pageSize }); } } }, "Start a new session")),
+      failed: (err) => clear(this.loader, h("p", `Could not load the feed: ${err.message}`),
+        h("button.btn", { type: "button", on: { click: () => { this.loading = false; this.loadPage(); } } }, "Try again")),
+    });
   }
 
   render(item, newPage) {
