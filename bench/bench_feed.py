@@ -82,6 +82,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-inprocess", action="store_true")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ranker-from", type=Path, default=None,
+                   help="a data dir whose models/ranker (e.g. from bench/bench_ranking.py --keep DIR) is served "
+                        "for this run: the full stack (pre-ranker + multi-task ranker + value model)")
     return p.parse_args()
 
 
@@ -587,11 +590,34 @@ def main() -> None:
     print_table(f"catalogue (ready in {time.perf_counter() - t:.1f}s)", ["", ""], store.describe(), header=False)
     if args.build_only:
         return
-    if not args.skip_inprocess:
-        inprocess(store, args)
-    if not args.skip_http:
-        http_bench(store, args)
+    with ranker_installed(store.data_dir, args.ranker_from):
+        if not args.skip_inprocess:
+            inprocess(store, args)
+        if not args.skip_http:
+            http_bench(store, args)
     print_footer()
+
+
+@contextlib.contextmanager
+def ranker_installed(data_dir: Path, source: Path | None) -> Iterator[None]:
+    """Serve `source`'s ranker versions from the cached store for this run only (removed afterwards), so
+    the cached catalogue keeps measuring the formula stack unless a run asks for the learned one."""
+    target = data_dir / "models" / "ranker"
+    if source is None:
+        print("ranking: formula scorer (no --ranker-from)", flush=True)
+        yield
+        return
+    src = source / "models" / "ranker"
+    if not (src / "current").exists():
+        raise SystemExit(f"--ranker-from {source}: no models/ranker/current there")
+    if target.exists():
+        raise SystemExit(f"{target} exists: remove it, or run without --ranker-from")
+    shutil.copytree(src, target, symlinks=True)
+    print(f"ranking: learned stack, ranker {(src / 'current').read_text().strip()} from {source}", flush=True)
+    try:
+        yield
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -159,12 +159,12 @@ class HashingEncoder:
         rows = np.repeat(np.arange(n, dtype=np.int64), per_text)  # (F,)
         flat = rows * d + np.concatenate(cols)  # (F,) index into the (N, D) matrix
         out = np.bincount(flat, weights=np.concatenate(vals), minlength=n * d)
-        out = out.astype(np.float32).reshape(n, d)  # (N, D)
+        mat = out.astype(np.float32).reshape(n, d)  # (N, D)
         # Sign collisions can cancel a one-token text to zero; vanishingly rare with nnz=8, but keep unit rows.
-        zero = ~out.any(axis=1)
+        zero = ~mat.any(axis=1)
         if zero.any():
-            out[zero, 0] = 1.0
-        return l2_normalize(out)
+            mat[zero, 0] = 1.0
+        return l2_normalize(mat)
 
 
 def make_encoder(settings: EncoderSettings) -> TextEncoder:

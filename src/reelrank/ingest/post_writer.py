@@ -28,7 +28,7 @@ class Vectorizer(Protocol):
 class PostIndex(Protocol):
     def add(self, pids: np.ndarray, vectors: np.ndarray) -> None: ...
 
-    def remove(self, pids: np.ndarray) -> None: ...
+    def remove(self, pids: np.ndarray) -> int: ...
 
 
 def post_row(pid: int, creator_uid: int, post: Post, vector: np.ndarray | None) -> PostRow:
@@ -90,7 +90,7 @@ class PostWriter:
         updated = rec.post.model_copy(update=changes)
         updated = Post.model_validate(updated.model_dump())  # re-run validators on the merged post
         needs_vector = any(f in changes for f in TEXT_FIELDS) or rec.vector is None
-        vectors = None if needs_vector else rec.vector[None, :]
+        vectors = None if needs_vector or rec.vector is None else rec.vector[None, :]
         self.put([updated], vectors)
         return self.get(post_id)
 
