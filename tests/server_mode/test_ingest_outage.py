@@ -5,7 +5,6 @@ is stopped at the exact moment PostgreSQL has stored the event."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +17,6 @@ from reelrank.domain import Event, EventKind
 from reelrank.serving.workers import create_server_app
 from reelrank.state.stream.ingest_outbox import APPLY, PUBLISH, IngestOutbox
 from tests.server_mode.redis_process import RedisProcess
-
-
-@pytest.fixture
-def own_redis(server_settings: Settings, tmp_path: Path) -> Iterator[RedisProcess]:
-    proc = RedisProcess(tmp_path / "redis")
-    proc.start()
-    server_settings.redis_url = proc.url
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def _world(client: TestClient) -> None:

@@ -8,12 +8,9 @@ one of its publishes failed while they stayed connected.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import redis
 
 from reelrank.config import Settings
@@ -60,16 +57,6 @@ def _same_search(a: Engine, b: Engine, pid: int) -> None:
     assert pid in np.asarray(b.index.search(vec, 3)[0]).ravel().tolist()
     assert not b.catalogue.active[a.catalogue.pid_of["p1"]]
 
-
-@pytest.fixture
-def own_redis(server_settings: Settings, tmp_path: Path) -> Iterator[RedisProcess]:
-    proc = RedisProcess(tmp_path / "redis")
-    proc.start()
-    server_settings.redis_url = proc.url
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def test_replicas_catch_up_after_a_redis_restart(server_settings: Settings, own_redis: RedisProcess) -> None:
