@@ -165,13 +165,52 @@ def eval_cmd(
     funnel: bool = True,
     publish: Annotated[bool, typer.Option(help="Also publish the evaluated model as the store's current version.")]
     = False,
+    model_version: Annotated[str | None, typer.Option(
+        help="Reuse this retrieval version (one an earlier `eval --publish` trained on this split) instead of "
+             "training; --epochs/--dim/--max-len/--seed are then the version's own, --publish is ignored.")]
+    = None,
+    ranker: Annotated[bool, typer.Option(
+        help="Also train the production ranker on funnel candidates of training-part cases and report the "
+             "funnel re-ranked by it (needs --funnel).")] = False,
+    ranker_logs: Annotated[bool, typer.Option(
+        help="Instead: the store's current ranker on its logged impressions after its training window "
+             "(per-head AUC, calibration); writes ranker_logs.md/.json.")] = False,
+    include_open: Annotated[bool, typer.Option(
+        help="With --ranker-logs: label impressions whose attribution window is still open too (simulated "
+             "logs with a fast-forwarded clock).")] = False,
 ) -> None:
-    """Leave-one-out evaluation: two-tower retrieval, the funnel, and baselines on one split."""
+    """Leave-one-out evaluation: two-tower retrieval, the funnel (and the ranker on it), baselines, one split.
+    With --ranker-logs: the ranker's heads on held-out logged impressions."""
     from reelrank.evaluation.runner import EvalOptions, run_eval
 
+    if ranker_logs:
+        _eval_ranker_logs(data_dir, out, include_open)
+        return
+    if ranker and not funnel:
+        raise typer.BadParameter("--ranker re-ranks the funnel's candidates: drop --no-funnel")
     opt = EvalOptions(cfg=_config(epochs, threads, dim, max_len, seed), out=out, dataset=dataset,
-                      baselines=baselines, funnel=funnel, max_users=max_users, publish=publish)
+                      baselines=baselines, funnel=funnel, max_users=max_users, publish=publish,
+                      model_version=model_version, ranker=ranker)
     with _engine(data_dir) as engine:
         report = run_eval(engine, opt)
     files = report.write(out)
     typer.echo(report.table() + "\n\nwritten: " + ", ".join(str(f) for f in files))
+
+
+def _eval_ranker_logs(data_dir: Path | None, out: Path, include_open: bool) -> None:
+    import time
+
+    from reelrank.evaluation.ranker_logs_eval import evaluate_logged, table, write
+    from reelrank.state.factory import open_records
+
+    s = _settings(data_dir)
+    w = s.ranking.attribution_window_s
+    records = open_records(s)
+    try:
+        result = evaluate_logged(records, s.data_dir, window_s=w, now=time.time() + (w if include_open else 0.0))
+    except ValueError as e:  # no ranker, too few held-out impressions
+        raise typer.BadParameter(str(e)) from None
+    finally:
+        records.close()
+    files = write(result, out)
+    typer.echo(table(result) + "\n\nwritten: " + ", ".join(str(f) for f in files))

@@ -14,7 +14,9 @@ creator spacing) and no source deadlines (so a slow machine cannot drop a source
 
 The output is the scored candidate list ordered by score. Because the learned scorer is additive
 and runs last, the replay records each candidate's score without it and its two-tower cosine, so
-the weight can be tuned on the validation split without re-running the funnel.
+the weight can be tuned on the validation split without re-running the funnel. It also records the
+formula's signal columns (RECORDED) and each candidate's source bits, the ranker's inputs
+(evaluation/ranker_eval.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
@@ -41,6 +43,7 @@ from reelrank.pipeline.executor import PipelineExecutor
 from reelrank.state.online.memory import MemoryOnlineState
 
 DEPTH = 100  # page size asked of the pipeline (HR@100 needs the top 100; all candidates are kept anyway)
+RECORDED = ("similarity", "popularity", "freshness")  # formula signal columns kept per candidate
 
 
 @dataclass
@@ -48,18 +51,29 @@ class FunnelOutput:
     pids: list[np.ndarray]  # per case: (n,) candidate pids
     base: list[np.ndarray]  # (n,) score before the learned scorer
     learned: list[np.ndarray]  # (n,) two-tower cosine
+    signals: list[np.ndarray] = field(default_factory=list)  # (n, len(RECORDED)) float32
+    sources: list[np.ndarray] = field(default_factory=list)  # (n,) uint32 bit i = source_names()[i]
+
+    def scores(self, weight: float) -> list[np.ndarray]:
+        """Per case (n,) the funnel's score with the learned scorer at `weight`."""
+        return [b.astype(np.float64) + weight * c for b, c in zip(self.base, self.learned, strict=True)]
 
     def ranking(self, cases: Sequence[Case], weight: float) -> Ranking:
-        ranks = np.full(len(cases), np.inf)
-        top = np.full((len(cases), TOP_K), -1, np.int64)
-        for i, c in enumerate(cases):
-            s = self.base[i].astype(np.float64) + weight * self.learned[i]
-            order = np.argsort(-s, kind="stable")
-            top[i, : min(TOP_K, len(order))] = self.pids[i][order[:TOP_K]]
-            hit = np.flatnonzero(self.pids[i] == c.target)
-            if len(hit):
-                ranks[i] = 1.0 + float((s > s[hit[0]]).sum()) + ((s == s[hit[0]]).sum() - 1) / 2.0
-        return Ranking(ranks, top)
+        return candidate_ranking(cases, self.pids, self.scores(weight))
+
+
+def candidate_ranking(cases: Sequence[Case], pids: Sequence[np.ndarray], scores: Sequence[np.ndarray]) -> Ranking:
+    """Ranks of each case's target among its candidates by score (ties count half, absent = inf)."""
+    ranks = np.full(len(cases), np.inf)
+    top = np.full((len(cases), TOP_K), -1, np.int64)
+    for i, c in enumerate(cases):
+        s = np.asarray(scores[i], dtype=np.float64)
+        order = np.argsort(-s, kind="stable")
+        top[i, : min(TOP_K, len(order))] = pids[i][order[:TOP_K]]
+        hit = np.flatnonzero(pids[i] == c.target)
+        if len(hit):
+            ranks[i] = 1.0 + float((s > s[hit[0]]).sum()) + ((s == s[hit[0]]).sum() - 1) / 2.0
+    return Ranking(ranks, top)
 
 
 class FunnelReplay:
@@ -100,6 +114,10 @@ class FunnelReplay:
                 out.pids.append(cands.pids.copy())  # every scored candidate: any weight's order can be rebuilt
                 out.base.append(score.astype(np.float32))
                 out.learned.append(learned.astype(np.float32))
+                zero = np.zeros(len(cands), np.float32)
+                out.signals.append(np.stack([cands.columns.get(k, zero) for k in RECORDED], axis=1)
+                                   .astype(np.float32))
+                out.sources.append(cands.sources.astype(np.uint32))
         return out
 
     def _context(self, c: Case, user_vec: np.ndarray, now: float) -> FeedContext:

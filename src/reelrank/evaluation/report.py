@@ -52,7 +52,7 @@ class Report:
             ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
         ax.set_xticks(x, PLOTTED)
         ax.set_ylabel("leave-one-out, full ranking")
-        ax.set_title(f"{self.dataset}: retrieval, funnel and baselines (test split)")
+        ax.set_title(f"{self.dataset}: offline evaluation (test split)")
         ax.legend(fontsize=8, ncols=2)
         ax.set_ylim(0, max([self.rows[n].get(m, 0.0) for n in names for m in PLOTTED] + [0.1]) * 1.15)
         fig.tight_layout()
