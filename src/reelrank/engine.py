@@ -153,9 +153,10 @@ class Engine:
         for rows in self.records.scan_posts():
             self.catalogue.upsert(rows)
             # Posts newer than the snapshot go into the index from their stored vectors: no re-encoding.
-            todo = [r for r in rows if r.pid > in_index and r.status is PostStatus.ACTIVE and r.vector is not None]
+            todo = [(r.pid, r.vector) for r in rows
+                    if r.pid > in_index and r.status is PostStatus.ACTIVE and r.vector is not None]
             if todo:
-                self.index.add(np.asarray([r.pid for r in todo], dtype=np.int64), np.stack([r.vector for r in todo if r.vector is not None]))
+                self.index.add(np.asarray([p for p, _ in todo], dtype=np.int64), np.stack([v for _, v in todo]))
             gone = [r.pid for r in rows if r.status is not PostStatus.ACTIVE and r.pid in self.index]
             if gone:
                 self.index.remove(np.asarray(gone, dtype=np.int64))
