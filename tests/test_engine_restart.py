@@ -55,3 +55,29 @@ def test_restart_keeps_everything_and_does_not_reencode(tmp_path: Path) -> None:
         assert page.items and "p5" not in {i["post_id"] for i in page.items}
     finally:
         second.close()
+
+
+def test_a_failing_maintenance_task_does_not_stop_the_snapshots(tmp_path: Path) -> None:
+    """Labelling that keeps failing (say, a full disk) must not starve the periodic index snapshot."""
+    s = make_settings(tmp_path / "data")
+    s.index.snapshot_every_s = 0.01
+    engine = Engine(s)
+    try:
+        engine.account_writer.put_users([User(user_id="c")])
+        engine.post_writer.put(posts(0, 5))
+
+        def broken() -> None:
+            raise OSError("no space left on device")
+
+        class Labels:
+            run_once = staticmethod(broken)
+
+        engine.labels = Labels()  # type: ignore[assignment]
+        engine._last_snapshot = 0.0
+        engine.start_maintenance(every_s=0.02)
+        deadline = time.monotonic() + 10
+        while engine._last_snapshot == 0.0:
+            assert time.monotonic() < deadline, "no snapshot while the label task failed"
+            time.sleep(0.02)
+    finally:
+        engine.close()

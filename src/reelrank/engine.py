@@ -11,6 +11,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -208,21 +209,35 @@ class Engine:
         self._maintenance.start()
 
     def _maintain(self, every_s: float) -> None:
+        """Each task on its own: one that keeps failing (e.g. labelling on a full disk) must not stop
+        the others (the index snapshots that serving processes start from)."""
         while not self._stop.wait(every_s):
-            try:
-                self.online.sweep()
-                self.records.maintain()  # rate-limited inside: partitions ahead, retention
-                if self.settings.models.enabled:
-                    self.models.maintain()  # new model version? new posts to place in its space?
-                if self.labels is not None:
-                    self.labels.run_once()  # label impressions whose attribution window closed
-                self.metrics.catalogue_size.set(len(self.catalogue))
-                self.metrics.index_size.set(len(self.index))
-                period = self.settings.index.snapshot_every_s
-                if period > 0 and time.time() - self._last_snapshot >= period:
-                    self.snapshot()
-            except Exception:
-                log.exception("maintenance step failed")
+            for name, task in self._maintenance_tasks():
+                try:
+                    task()
+                except Exception:
+                    log.exception("maintenance step %r failed", name)
+
+    def _maintenance_tasks(self) -> list[tuple[str, Callable[[], object]]]:
+        tasks: list[tuple[str, Callable[[], object]]] = [
+            ("sweep", self.online.sweep),
+            ("records", self.records.maintain),  # rate-limited inside: partitions ahead, retention
+        ]
+        if self.settings.models.enabled:
+            tasks.append(("models", self.models.maintain))  # new model version? new posts to place in its space?
+        if self.labels is not None:
+            tasks.append(("labels", self.labels.run_once))  # label impressions whose attribution window closed
+        tasks += [("gauges", self._update_gauges), ("snapshot", self._snapshot_if_due)]
+        return tasks
+
+    def _update_gauges(self) -> None:
+        self.metrics.catalogue_size.set(len(self.catalogue))
+        self.metrics.index_size.set(len(self.index))
+
+    def _snapshot_if_due(self) -> None:
+        period = self.settings.index.snapshot_every_s
+        if period > 0 and time.time() - self._last_snapshot >= period:
+            self.snapshot()
 
     def snapshot(self) -> Path:
         with self._snapshot_lock:

@@ -153,3 +153,40 @@ def test_a_settle_that_fails_midway_owes_only_what_is_left(tmp_path: Path) -> No
     down["publish"] = False
     assert box.settle() == 1 and calls == ["apply", "publish"]  # the features are not applied twice
     box.close()
+
+
+def test_settling_redoes_only_the_online_step(server_settings: Settings, own_redis: RedisProcess) -> None:
+    """A follow event stored during the outage, then an unfollow: settling the follow's debt applies its
+    online effects but does not write the follow edge again (that would undo the unfollow)."""
+    app = create_server_app(server_settings)
+    with TestClient(app) as client:
+        engine = app.state.engine
+        engine.outbox._every_s = 3600.0
+        _world(client)
+        _stop_redis_after_storing(engine, own_redis)
+        follow = {"event_id": "f1", "user_id": "v", "post_id": "p1", "kind": "follow", "ts": time.time()}
+        assert client.post("/v1/events", json={"events": [follow]}).status_code == 503
+        uid = engine.accounts.uid_of
+        assert uid["c"] in engine.graph.following(uid["v"]) and len(engine.outbox) == 1
+        assert client.delete("/v1/users/v/follows/c").status_code < 300  # PostgreSQL only: allowed
+        assert uid["c"] not in engine.graph.following(uid["v"])
+        own_redis.start()
+        time.sleep(1.1)
+        assert engine.outbox.settle() == 1
+        assert uid["c"] not in engine.graph.following(uid["v"])  # the unfollow stands, in memory
+        stored = [(r.src_uid, r.dst_uid) for rows in engine.records.scan_edges() for r in rows]
+        assert (uid["v"], uid["c"]) not in stored  # and in PostgreSQL
+
+
+def test_a_torn_line_never_blocks_a_start(tmp_path: Path) -> None:
+    """A process killed while recording a debt leaves half a line: the next start adopts the rest."""
+    noop = lambda items: None  # noqa: E731
+    dead = IngestOutbox(tmp_path, "dead", noop, noop, lambda: None, every_s=3600)
+    dead.owe([(Event(event_id="t0", user_id="v", post_id="p", kind=EventKind.LIKE, ts=1.0), 1, 2)], APPLY)
+    dead.close()
+    with open(tmp_path / "dead.jsonl", "a") as fh:
+        fh.write('{"e": {"event_id": "t1", "user_')  # the crash
+    alive = IngestOutbox(tmp_path, "alive", noop, noop, lambda: None, every_s=3600)
+    assert len(alive) == 1 and alive.settle() == 1
+    assert "t1" in (tmp_path / "dead.jsonl.bad").read_text()
+    alive.close()

@@ -102,6 +102,8 @@ class CatalogueReplica:
         self._resync_due = False  # this follower lost Redis: it may have missed changes
         self._owe_notice = False  # a publish failed: tell the other replicas once Redis is back
         self._resyncing: list[dict[str, Any]] | None = None  # own changes made during a re-sync
+        self._resyncing_lock = threading.Lock()  # request threads append to it, the follower swaps it
+        self._notice_due = False  # another process asked for a re-sync: one re-read after this poll round
         self._cursor = {k: self._last_id(k) for k in (self.changes_key, self.events_key)}
 
     def _last_id(self, key: str) -> str:
@@ -116,8 +118,9 @@ class CatalogueReplica:
     # -- publishing --------------------------------------------------------------------------------
     def _publish(self, msg: dict[str, Any]) -> None:
         msg["o"] = self.origin
-        if self._resyncing is not None:
-            self._resyncing.append(msg)
+        with self._resyncing_lock:
+            if self._resyncing is not None:
+                self._resyncing.append(msg)
         try:
             self._r.xadd(self.changes_key, {_FIELD: json.dumps(msg, separators=(",", ":"))},
                          maxlen=_MAXLEN, approximate=True)
@@ -147,8 +150,8 @@ class CatalogueReplica:
     # -- following ---------------------------------------------------------------------------------
     def apply(self, msg: dict[str, Any]) -> None:
         t = msg["t"]
-        if t == "resync":
-            self.resync()
+        if t == "resync":  # collapsed: one re-read after the poll round, however many notices it held
+            self._notice_due = True
         elif t == "posts":
             posts = [Post.model_validate(r["post"]) for r in msg["rows"]]
             rows = [post_row(r["pid"], r["c"], p, None) for r, p in zip(msg["rows"], posts, strict=True)]
@@ -227,11 +230,14 @@ class CatalogueReplica:
         if self.records is None:
             log.warning("replica: no record store to re-sync from")
             return
-        self._resyncing = []
+        self._notice_due = False  # what any notice read so far asked for, this re-read covers
+        with self._resyncing_lock:
+            self._resyncing = []
         try:
             resync_from_records(self.records, self._cat, self._accounts, self._graph, self._index)
         finally:
-            mine, self._resyncing = self._resyncing, None
+            with self._resyncing_lock:
+                mine, self._resyncing = self._resyncing or [], None
         for msg in mine:  # this process's own changes made meanwhile win over the rows read before them
             if msg["t"] != "resync":
                 self.apply(msg)
@@ -250,6 +256,8 @@ class CatalogueReplica:
             self.poll(self._block_ms)
             if self._resync_due:
                 self._catch_up()
+            elif self._notice_due:
+                self.resync()
             if self._owe_notice:
                 self._owe_notice = False
                 self._publish({"t": "resync"})  # fails again -> owed again

@@ -152,7 +152,10 @@ def _owe_failed_effects(engine: Engine, online: GuardedRedisOnlineState) -> None
     failures = (BackendUnavailable, redis.RedisError, OSError)
     replica = getattr(engine, "replica", None)
     name = replica.origin if replica is not None else f"{os.getpid()}-{secrets.token_hex(3)}"
-    outbox = IngestOutbox(engine.settings.data_dir / "outbox", name, apply, publish, online.check)
+    # The outbox redoes only the online step (replay=True skips the durable side effects, which were
+    # stored before the Redis step failed: redoing them would undo e.g. an unfollow made meanwhile).
+    outbox = IngestOutbox(engine.settings.data_dir / "outbox", name, lambda items: apply(items, True), publish,
+                          online.check)
 
     def apply_or_owe(items: Any, replay: bool = False) -> None:
         try:

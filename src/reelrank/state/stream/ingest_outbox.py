@@ -18,10 +18,21 @@ Durable: each debt is appended (and fsync'ed) to `<data_dir>/outbox/<process>.js
 process holds an exclusive lock on. A process that starts adopts the files of processes that died
 with debts (their lock is free), so a crash during an outage loses nothing either.
 
+Settling applies only the online part (`apply` is handed the writer's online step: the durable side
+effects, follows, reports and hides, were stored before the Redis step failed and are not redone, so
+an unfollow made meanwhile stands).
+
 Left open: settling re-applies a batch's user features as a whole. The event writer sends them as one
-MULTI/EXEC (all or nothing), so that is exact, except when Redis executed it but the reply was lost
-with the connection: then that one batch's features count twice (at-least-once for that case). A
-crash while settling (after applying, before the file is rewritten) re-applies on adoption likewise.
+Lua script call (OnlineState.batch(): atomic, nothing else runs between its writes), so that is exact
+when the call never reached Redis, but not when Redis ran it and the reply was lost with the
+connection, nor when a command inside the script failed part-way (a script does not roll back what it
+already wrote): then that batch's features count twice (at-least-once for those cases). A crash while
+settling (after applying, before the file is rewritten) re-applies on adoption likewise. A process
+killed between the durable append and the Redis step (kill -9, OOM) records no debt: the retry is a
+duplicate and those events' online effects are missing (their aggregates are not: the stored events
+are not on the stream either, so nothing counts them; a reconciling worker would close this gap).
+A torn last line (a process killed while recording a debt) is skipped with a warning and kept in
+`<name>.jsonl.bad`: that debt's request never got its answer, so its client retries.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,7 +115,11 @@ class IngestOutbox:
                     continue  # its process is alive and settles its own debts
                 if not path.exists():
                     continue
-                rows = [_row(line) for line in fh if line.strip()]
+                rows, bad = _rows(fh)
+                if bad:  # kept for an operator; never blocks a start
+                    log.warning("ingest outbox: %d unreadable lines in %s (kept in %s.bad)", len(bad), path, path)
+                    with open(f"{path}.bad", "a") as keep:
+                        keep.writelines(bad)
                 with self._lock:
                     for it, step in rows:
                         self._owed.setdefault(it[0].event_id, (it, step))
@@ -179,3 +194,16 @@ class IngestOutbox:
 def _row(line: str) -> tuple[Resolved, str]:
     d: dict[str, Any] = json.loads(line)
     return (Event.model_validate(d["e"]), int(d["u"]), int(d["p"])), str(d["s"])
+
+
+def _rows(lines: Iterable[str]) -> tuple[list[tuple[Resolved, str]], list[str]]:
+    """The debts in a file, and the lines that do not parse (a write torn by a crash)."""
+    rows, bad = [], []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            rows.append(_row(line))
+        except (ValueError, KeyError, TypeError):  # json / pydantic errors are ValueErrors
+            bad.append(line if line.endswith("\n") else line + "\n")
+    return rows, bad
