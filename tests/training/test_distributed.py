@@ -83,15 +83,9 @@ def test_forward_is_the_two_towers(world: tuple[Settings, LogData]) -> None:
     assert float(out.temperature.detach()) == float(m.temperature.detach())
 
 
-def test_one_rank_two_tower_runs_the_reducer_and_matches_one_process(world: tuple[Settings, LogData], one_rank: None,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def count_reducer_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every model training/ddp.py wraps gets a comm hook that records each bucket DDP all-reduces."""
     import reelrank.training.ddp as ddp
-    from reelrank.training.retrieval import fit_on
-
-    _, data = world
-    train, valid = holdout_last(data.seqs)
-    cfg = {**CONFIG, "epochs": 2}
-    _, single, _, _ = fit_on(data, TwoTowerConfig(**cfg), train, valid, progress=False)
 
     calls: list[int] = []
 
@@ -108,6 +102,19 @@ def test_one_rank_two_tower_runs_the_reducer_and_matches_one_process(world: tupl
         return net
 
     monkeypatch.setattr(ddp, "wrap", wrap_and_count)
+    return calls
+
+
+def test_one_rank_two_tower_runs_the_reducer_and_matches_one_process(world: tuple[Settings, LogData], one_rank: None,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelrank.training.retrieval import fit_on
+
+    _, data = world
+    train, valid = holdout_last(data.seqs)
+    cfg = {**CONFIG, "epochs": 2}
+    _, single, _, _ = fit_on(data, TwoTowerConfig(**cfg), train, valid, progress=False)
+
+    calls = count_reducer_calls(monkeypatch)
     trainer, res = fit_distributed(data, TwoTowerConfig(**cfg), train, valid)
     assert isinstance(trainer.net, DistributedDataParallel) and trainer.net.module is trainer.model
     steps = 2 * -(-len(trainer.windows) // trainer.cfg.batch_size)
@@ -116,10 +123,14 @@ def test_one_rank_two_tower_runs_the_reducer_and_matches_one_process(world: tupl
     assert res.best_valid == single.best_valid
 
 
-def test_one_rank_ranker_matches_one_process(one_rank: None) -> None:
+def test_one_rank_ranker_runs_the_reducer_and_matches_one_process(one_rank: None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     train = synthetic(2000, 0)
     cfg = RankerTrainConfig(epochs=2, threads=1)
-    single, ddp = train_ranker(train, cfg, progress=False), train_ranker(train, cfg, progress=False, ddp=True)
+    single = train_ranker(train, cfg, progress=False)
+    calls = count_reducer_calls(monkeypatch)
+    ddp = train_ranker(train, cfg, progress=False, ddp=True)
+    assert calls.count(0) == 2 * -(-len(train) // cfg.batch)  # an all-reduce at every step of both epochs
     a, b = single.ranker.predict(train.x[:100]), ddp.ranker.predict(train.x[:100])
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])

@@ -217,7 +217,7 @@ class CatalogueReplica:
                 except Exception:  # one bad entry must not stop the replica
                     log.exception("replica: could not apply entry %s of %s", entry_id, k)
         if self.replayed is not None and (_id_key(self._cursor[self.events_key]) > self._fence or (
-                not n and time.time() * 1000 > self._fence[0])):  # past the fence, or caught up after it
+                not n and self._redis_now_ms() > self._fence[0])):  # past the fence, or caught up after it
             log.info("replica: past the start-up fence (%d stream events had been folded from the records)",
                      self.replayed.skipped)
             self.startup_skipped = self.replayed.skipped
@@ -283,10 +283,18 @@ class CatalogueReplica:
     def start(self) -> None:
         if self.replayed is not None:  # the start-up scan is over: later stream events were stored after it
             self.replayed.seal()
-            self._fence = (int(time.time() * 1000) + FENCE_SLACK_MS, 0)
+            self._fence = (self._redis_now_ms() + FENCE_SLACK_MS, 0)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True, name="catalogue-replica")
             self._thread.start()
+
+    def _redis_now_ms(self) -> int:
+        """Redis's clock (stream ids carry it), not this host's: they may disagree by more than the slack."""
+        try:
+            sec, usec = self._r.time()
+            return int(sec) * 1000 + int(usec) // 1000
+        except self._redis_errors:
+            return int(time.time() * 1000)  # Redis down: the best guess there is
 
     def close(self) -> None:
         self._stop.set()

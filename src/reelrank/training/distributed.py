@@ -38,8 +38,10 @@ import torch.distributed as dist
 
 from reelrank.evaluation.split import holdout_last
 from reelrank.models.config import TwoTowerConfig
+from reelrank.ranking.ranker_model import ARCHS
 from reelrank.training import ddp
 from reelrank.training.dataset import LogData, load_log_data
+from reelrank.training.ranker_logs import LABEL_SOURCES
 from reelrank.training.retrieval import known_sets
 from reelrank.training.trainer import Trainer, TrainResult
 
@@ -93,25 +95,29 @@ def _retrieval(args: argparse.Namespace, records: Any, s: Any) -> dict[str, Any]
 
 
 def _ranker(args: argparse.Namespace, records: Any, s: Any) -> dict[str, Any]:
-    from reelrank.training.ranker import RankerTrainConfig, evaluate, save_bundle, train_ranker
-    from reelrank.training.ranker_data import to_arrays
-    from reelrank.training.ranker_logs import _window, labelled_examples
+    """`reelrank train ranker` (training/ranker_logs.py train_from_logs) with the model in DDP; rank 0 publishes."""
+    import dataclasses
+
+    from reelrank.ranking.ranking_features import FEATURES
+    from reelrank.training.ranker import RankerTrainConfig
+    from reelrank.training.ranker_logs import train_from_logs
 
     rank = dist.get_rank()
     w = args.window_s or s.ranking.attribution_window_s
     now = time.time() + (w if args.include_open else 0.0)
-    data = to_arrays(labelled_examples(records, w, now))
-    if len(data) < 100:
-        raise SystemExit(f"only {len(data)} labelled impressions: serve more pages before training a ranker")
-    train, test = data.time_split()
-    cfg = RankerTrainConfig(epochs=args.epochs, threads=args.threads, seed=args.seed)
-    bundle = train_ranker(train, cfg, progress=rank == 0, ddp=True)
-    metrics = evaluate(bundle, test)
-    preds = bundle.ranker.predict(train.x[:512])  # equal on every rank iff the weights are
-    weights = [preds[k] for k in sorted(preds)]
-    version = save_bundle(bundle, s.data_dir, metrics, _window(train, test)) if args.activate and rank == 0 else None
-    return {"version": version, "n_train": len(train), "n_test": len(test), **metrics,
-            "replicas": ddp.replicas(weights)}
+    cfg = RankerTrainConfig(epochs=args.epochs, threads=args.threads, seed=args.seed, experts=args.experts)
+    if args.arch:
+        cfg = dataclasses.replace(cfg, arch=args.arch)
+    try:
+        run = train_from_logs(records, s.data_dir, window_s=w, now=now, cfg=cfg, activate=args.activate and rank == 0,
+                              progress=rank == 0, labels=args.labels, ddp=True)
+    except ValueError as e:  # too few labelled impressions, no stored labels
+        raise SystemExit(str(e)) from None
+    assert run.bundle is not None
+    probe = np.random.default_rng(0).normal(size=(256, len(FEATURES))).astype(np.float32)
+    preds = run.bundle.ranker.predict(probe)  # equal on every rank iff the weights are
+    return {"version": run.version, "n_train": run.n_train, "n_test": run.n_test, "labels": run.labels,
+            **run.metrics, "replicas": ddp.replicas([preds[k] for k in sorted(preds)])}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -132,6 +138,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     rk.add_argument("--seed", type=int, default=0)
     rk.add_argument("--window-s", type=float, default=None, help="attribution window (default: settings)")
     rk.add_argument("--include-open", action="store_true", help="label impressions whose window is still open")
+    rk.add_argument("--labels", choices=LABEL_SOURCES, default="auto",
+                    help="where labelled examples come from (as `reelrank train ranker --labels`)")
+    rk.add_argument("--arch", choices=ARCHS, default=None, help="default: RankerTrainConfig.arch")
+    rk.add_argument("--experts", type=int, default=4, help="MMoE experts")
     rk.add_argument("--activate", action=argparse.BooleanOptionalAction, default=True,
                     help="rank 0 publishes the bundle as the registry's current ranker")
     ret.add_argument("--activate", action=argparse.BooleanOptionalAction, default=True,

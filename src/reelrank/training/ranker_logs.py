@@ -23,6 +23,7 @@ import numpy as np
 
 from reelrank.labels.label_store import LabelStore
 from reelrank.labels.labeller import LabelledExample, Labeller, label
+from reelrank.ranking.ranker_model import RankerBundle
 from reelrank.ranking.ranking_features import FEATURES
 from reelrank.state.records.base import RecordStore
 from reelrank.training.ranker import RankerTrainConfig, evaluate, save_bundle, train_ranker
@@ -74,21 +75,24 @@ class RankerRun:
     n_train: int
     n_test: int
     labels: dict[str, Any] = field(default_factory=dict)  # where the examples came from (training_data)
+    bundle: RankerBundle | None = None  # the trained models (published as `version` when activated)
 
 
 def train_from_logs(records: RecordStore, data_dir: Path, *, window_s: float = 1800.0, now: float | None = None,
                     cfg: RankerTrainConfig | None = None, test_share: float = 0.2, activate: bool = True,
-                    progress: bool = True, labels: str = "auto") -> RankerRun:
+                    progress: bool = True, labels: str = "auto", ddp: bool = False) -> RankerRun:
+    """`ddp`: inside a torchrun process group (training/distributed.py): every rank trains its shard of the
+    rows in DistributedDataParallel; pass activate only on rank 0."""
     data, source = training_data(records, data_dir, window_s, now, labels)
     if len(data) < 100:
         raise ValueError(f"only {len(data)} labelled impressions: serve more pages before training a ranker")
     train, test = data.time_split(test_share)
-    bundle = train_ranker(train, cfg, progress=progress)
+    bundle = train_ranker(train, cfg, progress=progress, ddp=ddp)
     metrics = evaluate(bundle, test)
     version = None
     if activate:
         version = save_bundle(bundle, data_dir, metrics, {**_window(train, test), "labels": source})
-    return RankerRun(version, metrics, len(train), len(test), source)
+    return RankerRun(version, metrics, len(train), len(test), source, bundle)
 
 
 def _window(train: RankerData, test: RankerData) -> dict[str, Any]:
