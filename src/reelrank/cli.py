@@ -48,11 +48,11 @@ def serve(
 
     from reelrank.engine import Engine
     from reelrank.serving.app import create_app
-    from reelrank.serving.workers import create_server_app, is_server_mode, serve_many
+    from reelrank.serving.workers import create_server_app, serve_many
 
     logging.basicConfig(level=log_level.upper())
     settings = _settings(data_dir, encoder)
-    if is_server_mode(settings):
+    if settings.server_mode:
         typer.echo(f"reelrank server mode: {workers} serving process(es) on http://{host}:{port}/ "
                    "(run `reelrank worker` for the stream consumers)")
         if workers > 1:

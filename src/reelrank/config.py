@@ -250,5 +250,10 @@ class Settings(BaseSettings):
         return self.data_dir / "reelrank.sqlite3"
 
     @property
+    def server_mode(self) -> bool:
+        """PostgreSQL records and Redis state + stream: processes share them (serving/workers.py)."""
+        return bool(self.redis_url) and bool(self.database_url) and not str(self.database_url).startswith("sqlite")
+
+    @property
     def snapshot_dir(self) -> Path:
         return self.data_dir / "index"

@@ -180,8 +180,7 @@ class Engine:
         # (interest, sessions, affinity). Only in-process popularity is rebuilt (index/replica.py).
         persistent = not isinstance(self.online, MemoryOnlineState)
         # Remembers what it folded: the replica's stream follower must not fold those events again.
-        server_mode = not str(self.settings.database_url or "sqlite").startswith("sqlite")  # replica follows
-        self.replayed = (ReplayedPopularity(self.popularity, self.accounts, keep_keys=server_mode)
+        self.replayed = (ReplayedPopularity(self.popularity, self.accounts, keep_keys=self.settings.server_mode)
                          if persistent else None)
         for events in self.records.scan_events(since_ts=since):
             resolved = []

@@ -17,7 +17,7 @@ It costs about what loading the catalogue at start-up costs, once per outage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,15 +32,20 @@ log = logging.getLogger(__name__)
 FENCE_SLACK_MS = 10_000
 
 
+def _positive(resolved: Sequence[tuple[Any, int, int]], profiles: Mapping[int, Any]
+              ) -> Iterator[tuple[Any, int, int, float]]:
+    """(event, uid, pid, weight) of the positive post events of known users: what popularity counts."""
+    for e, uid, pid in resolved:
+        w = event_weight(e.kind, e.watch_ms, e.duration_ms)
+        if pid and w > 0 and uid in profiles:
+            yield e, uid, pid, w
+
+
 def popularity_items(resolved: Sequence[tuple[Any, int, int]], accounts: AccountDirectory
                      ) -> list[tuple[int, float, float, str]]:
     """(pid, weight, ts, region) for the positive post events among (event, uid, pid) triples."""
-    out = []
-    for e, uid, pid in resolved:
-        w = event_weight(e.kind, e.watch_ms, e.duration_ms)
-        if pid and w > 0 and uid in accounts.profiles:
-            out.append((pid, w, e.ts, accounts.profiles[uid].region))
-    return out
+    profiles = accounts.profiles
+    return [(pid, w, e.ts, profiles[uid].region) for e, uid, pid, w in _positive(resolved, profiles)]
 
 
 def event_key(uid: int, pid: int, ts: float, kind_code: int) -> int:
@@ -64,15 +69,11 @@ class ReplayedPopularity:
 
     def add(self, resolved: Sequence[tuple[Any, int, int]]) -> None:
         """Fold (event, uid, pid) triples into popularity, as popularity_items() would, keeping their keys."""
-        items, keys = [], []
         profiles = self._accounts.profiles
-        for e, uid, pid in resolved:
-            w = event_weight(e.kind, e.watch_ms, e.duration_ms)
-            if pid and w > 0 and uid in profiles:
-                items.append((pid, w, e.ts, profiles[uid].region))
-                keys.append(hash((uid, pid, round(e.ts * 1e6), KIND_CODE[e.kind])))  # event_key(), inlined
-        self._pop.add(items)
-        if keys and self._keep:
+        rows = list(_positive(resolved, profiles))
+        self._pop.add([(pid, w, e.ts, profiles[uid].region) for e, uid, pid, w in rows])
+        if rows and self._keep:
+            keys = [event_key(uid, pid, e.ts, KIND_CODE[e.kind]) for e, uid, pid, _ in rows]
             self._chunks.append(np.asarray(keys, dtype=np.int64))
 
     def seal(self) -> None:

@@ -44,14 +44,10 @@ log = logging.getLogger(__name__)
 DEGRADED = "online_state:redis_unavailable"
 
 
-def is_server_mode(s: Settings) -> bool:
-    return bool(s.redis_url) and bool(s.database_url) and not str(s.database_url).startswith("sqlite")
-
-
 def build_engine(settings: Settings, *, role: str = "serve") -> Engine:
     """An Engine for one process of a server-mode deployment. role "serve": no stream consumers
     (workers run them); role "worker": consumer threads, exact (not fail-open) Redis state."""
-    if not is_server_mode(settings):
+    if not settings.server_mode:
         raise ValueError("server mode needs REELRANK_DATABASE_URL=postgresql://... and REELRANK_REDIS_URL=redis://...")
     s = settings.model_copy(deep=True)
     s.realtime.drain = "external" if role == "serve" else "thread"
