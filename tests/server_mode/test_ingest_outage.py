@@ -190,3 +190,27 @@ def test_a_torn_line_never_blocks_a_start(tmp_path: Path) -> None:
     assert len(alive) == 1 and alive.settle() == 1
     assert "t1" in (tmp_path / "dead.jsonl.bad").read_text()
     alive.close()
+
+
+def test_a_retry_waits_for_the_settle_in_flight(tmp_path: Path) -> None:
+    """The outbox thread is applying a debt when its retry arrives: the retry answers after it is applied."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    applied: list[str] = []
+
+    def slow_apply(items: Any) -> None:
+        started.set()
+        release.wait(5)
+        applied.extend(e.event_id for e, _, _ in items)
+
+    box = IngestOutbox(tmp_path, "p", slow_apply, lambda items: None, lambda: None, every_s=3600)
+    box.owe([(Event(event_id="w", user_id="v", post_id="p", kind=EventKind.LIKE, ts=1.0), 1, 2)], APPLY)
+    background = threading.Thread(target=box.settle)
+    background.start()
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    assert box.settle(["w"]) == 0  # the other settle took it...
+    assert applied == ["w"] and len(box) == 0  # ...and the retry returned only once it was applied
+    background.join(5)
+    box.close()

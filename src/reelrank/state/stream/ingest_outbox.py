@@ -61,6 +61,7 @@ class IngestOutbox:
         self._apply, self._publish, self._ready = apply, publish, ready
         self._every_s = every_s
         self._lock = threading.Lock()
+        self._settled_cv = threading.Condition(self._lock)  # a settle() finished: ids left _settling
         self._owed: dict[str, tuple[Resolved, str]] = {}  # event_id -> (item, missing step)
         self._settling: set[str] = set()  # event ids a settle() call is applying now
         directory.mkdir(parents=True, exist_ok=True)
@@ -135,6 +136,8 @@ class IngestOutbox:
         """Apply what is owed for these events (all when None); raises if Redis fails again (the debt stays).
         Events stay counted as owed until their effects are applied; one settle at a time takes each."""
         with self._lock:
+            if event_ids is not None:  # a retry: if the outbox thread is applying them now, wait for it
+                self._settled_cv.wait_for(lambda: not self._settling.intersection(event_ids), timeout=30.0)
             keys = [k for k in dict.fromkeys(self._owed if event_ids is None else event_ids)
                     if k in self._owed and k not in self._settling]
             taken = {k: self._owed[k] for k in keys}
@@ -157,6 +160,7 @@ class IngestOutbox:
                         self._owed[it[0].event_id] = (it, PUBLISH)
                 self._settling.difference_update(keys)
                 self._rewrite()
+                self._settled_cv.notify_all()
             raise
         with self._lock:
             for k in keys:
@@ -164,6 +168,7 @@ class IngestOutbox:
             self._settling.difference_update(keys)
             self._rewrite()
             self.settled += len(keys)
+            self._settled_cv.notify_all()
         log.warning("ingest outbox: applied the online effects of %d stored events", len(keys))
         return len(keys)
 
