@@ -278,6 +278,15 @@ def test_events_idempotent_within_and_across_batches(store: RecordStore) -> None
     assert [e.ts for e in store.recent_events("alice")] == [1000.0, 1000.0, 1000.0]
 
 
+def test_events_all_new_all_stored_and_mixed_batches(store: RecordStore) -> None:
+    # the all-new batch takes the fast path; the others must say exactly which rows were new
+    assert store.append_events([event(f"a{i}") for i in range(5)]) == [True] * 5
+    assert store.append_events([event(f"a{i}") for i in range(5)]) == [False] * 5
+    mixed = [event("b1"), event("a0"), event("b1"), event("b2"), event("a4"), event("b2"), event("b3")]
+    assert store.append_events(mixed) == [True, False, False, True, False, False, True]
+    assert store.count_events() == 8
+
+
 def test_recent_events_newest_first(store: RecordStore) -> None:
     evs = [
         event(

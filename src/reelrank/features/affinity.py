@@ -67,10 +67,10 @@ class AffinityFeatures:
             c = creator_inc[uid]
             key = str(creator)
             c[key] = c.get(key, 0.0) + v
-        for uid, fields in topic_inc.items():
-            self._state.hincr(f"u:{uid}:aff:topic", fields, ttl_s=self._ttl)
-        for uid, fields in creator_inc.items():
-            self._state.hincr(f"u:{uid}:aff:creator", fields, ttl_s=self._ttl)
+        incs = {f"u:{uid}:aff:topic": fields for uid, fields in topic_inc.items()}
+        incs.update((f"u:{uid}:aff:creator", fields) for uid, fields in creator_inc.items())
+        if incs:
+            self._state.hincr_many(incs, ttl_s=self._ttl)
 
     def _read(self, key: str, now: float) -> dict[str, float]:
         f = math.exp(-(now - T0) / self._tau)

@@ -132,10 +132,10 @@ class InterestFeatures:
             out = rows.tobytes()
             rec = rows.shape[1] * 8
             bounds = np.r_[starts, len(uid)].tolist()
-            for j, u in enumerate(users):
-                self._state.set(keys[j], out[j * rec : (j + 1) * rec])
-                session = [packed[r * size : (r + 1) * size] for r in range(bounds[j], bounds[j + 1])]
-                self._state.push_capped(self._session_key(u), session, self._s.session_len, self._s.session_ttl_s)
+            self._state.set_many({key: out[j * rec : (j + 1) * rec] for j, key in enumerate(keys)})
+            self._state.push_capped_many(
+                {self._session_key(u): [packed[r * size : (r + 1) * size] for r in range(bounds[j], bounds[j + 1])]
+                 for j, u in enumerate(users)}, self._s.session_len, self._s.session_ttl_s)
 
     def clear(self, uid: int) -> None:
         self._state.delete(self._lt_key(uid))

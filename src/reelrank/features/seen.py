@@ -21,8 +21,9 @@ class SeenFeatures:
 
     def mark_seen(self, seen: Mapping[int, Mapping[int, float]]) -> None:
         """seen: uid -> {pid: ts}."""
-        for uid, items in seen.items():
-            self._state.zadd(f"u:{uid}:seen", items, maxlen=self._s.seen_max, ttl_s=self._s.seen_window_s)
+        if seen:
+            self._state.zadd_many({f"u:{uid}:seen": items for uid, items in seen.items()}, maxlen=self._s.seen_max,
+                                  ttl_s=self._s.seen_window_s)
 
     def seen(self, uid: int, now: float) -> np.ndarray:
         pids = self._state.zmembers_above(f"u:{uid}:seen", now - self._s.seen_window_s)

@@ -88,9 +88,11 @@ class EventWriter:
         """Fold new events into online features. `replay` rebuilds state on start-up: the durable side
         effects (follow edges, reports) were stored the first time and are not written again.
 
-        Vectorised: the batch becomes (N,) arrays once and each feature groups them by user with numpy.
-        The per-user writes go to online state in one batch: in server mode one MGET of the long-term
-        vectors and one Redis script call for all writes, sent before this returns (read-your-writes).
+        Vectorised: the batch becomes (N,) arrays once and each feature groups them by user with
+        numpy, then writes all its users' keys with one bulk call (zadd_many, set_many, push_capped_many,
+        hincr_many: one lock in memory). The writes go to online state in one batch: in server mode one
+        MGET of the long-term vectors and one Redis script call for all writes, sent before this returns
+        (read-your-writes).
         """
         if not items:
             return

@@ -59,6 +59,26 @@ class OnlineState(Protocol):
 
     def hgetall(self, key: str) -> dict[str, float]: ...
 
+    # Bulk writes: the same as one call per key (in the mapping's order), with one TTL for all keys. The
+    # ingest path writes a few keys for each of hundreds of users per batch; in memory these take the
+    # lock once, on Redis they go into one batch() (one script call), whether or not one is open.
+    def set_many(self, values: Mapping[str, bytes], ttl_s: float | None = None) -> None:
+        """`set` of each key to its value."""
+        ...
+
+    def push_capped_many(self, lists: Mapping[str, Sequence[bytes]], maxlen: int, ttl_s: float | None = None) -> None:
+        """`push_capped` of each key's values."""
+        ...
+
+    def zadd_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None = None,
+                  ttl_s: float | None = None) -> None:
+        """`zadd` of each key's members."""
+        ...
+
+    def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
+        """`hincr` of each key's fields."""
+        ...
+
     def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
         """Members and scores whose score >= min_score (ZRANGEBYSCORE key min +inf WITHSCORES)."""
         ...

@@ -1,4 +1,8 @@
-"""In-process online state for the embedded default: dicts guarded by one lock, lazy TTL expiry."""
+"""In-process online state for the embedded default: dicts guarded by one lock, lazy TTL expiry.
+
+The bulk writes (`set_many`, `push_capped_many`, `zadd_many`, `hincr_many`) take the lock and read the
+clock once for all their keys: an ingest batch of 1,000 events touches ~600 users x 5 keys.
+"""
 
 from __future__ import annotations
 
@@ -33,20 +37,39 @@ class MemoryOnlineState:
         self._clock = clock
 
     # -- helpers -------------------------------------------------------------------------------
-    def _live(self, key: str) -> Any:
+    def _live(self, key: str, now: float | None = None) -> Any:
+        """The key's value, or None once expired (dropped then). `now`: the clock, read once by bulk calls."""
         exp = self._expiry.get(key)
-        if exp is not None and exp <= self._clock():
+        if exp is not None and exp <= (self._clock() if now is None else now):
             self._data.pop(key, None)
             self._expiry.pop(key, None)
             return None
         return self._data.get(key)
 
-    def _touch(self, key: str, ttl_s: float | None) -> None:
+    def _open(self, key: str, now: float) -> tuple[Any, bool]:
+        """`_live` for bulk writes: the value, and whether the key has a TTL. A key with a TTL is always
+        queued in the heap (only sweep() unqueues, and only keys it drops or that have no TTL)."""
+        exp = self._expiry.get(key)
+        if exp is None:
+            return self._data.get(key), False
+        if exp <= now:
+            self._data.pop(key, None)
+            del self._expiry[key]
+            return None, False
+        return self._data.get(key), True
+
+    def _expire_at(self, key: str, exp: float, queued: bool) -> None:
+        self._expiry[key] = exp
+        if not queued and key not in self._queued:
+            self._queued.add(key)
+            heapq.heappush(self._heap, (exp, key))
+
+    def _touch(self, key: str, ttl_s: float | None, now: float | None = None) -> None:
         if ttl_s is not None:
-            self._expiry[key] = self._clock() + ttl_s
+            exp = self._expiry[key] = (self._clock() if now is None else now) + ttl_s
             if key not in self._queued:  # at most one heap entry per key; a later touch is found on pop
                 self._queued.add(key)
-                heapq.heappush(self._heap, (self._expiry[key], key))
+                heapq.heappush(self._heap, (exp, key))
 
     def sweep(self, chunk: int = 2000) -> int:
         """Drop expired keys; return how many.
@@ -87,7 +110,8 @@ class MemoryOnlineState:
 
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         with self._lock:
-            values = [self._live(k) for k in keys]
+            now = self._clock()
+            values = [self._live(k, now) for k in keys]
         return [v if isinstance(v, bytes) else None for v in values]
 
     @contextmanager
@@ -103,6 +127,17 @@ class MemoryOnlineState:
                 self._expiry.pop(key, None)
             self._touch(key, ttl_s)
 
+    def set_many(self, values: Mapping[str, bytes], ttl_s: float | None = None) -> None:
+        with self._lock:
+            self._data.update(values)
+            if ttl_s is None:
+                for key in values:
+                    self._expiry.pop(key, None)
+            else:
+                now = self._clock()
+                for key in values:
+                    self._touch(key, ttl_s, now)
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._data.pop(key, None)
@@ -110,13 +145,18 @@ class MemoryOnlineState:
 
     # -- capped lists --------------------------------------------------------------------------
     def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
+        self.push_capped_many({key: values}, maxlen, ttl_s)
+
+    def push_capped_many(self, lists: Mapping[str, Sequence[bytes]], maxlen: int, ttl_s: float | None = None) -> None:
         with self._lock:
-            lst = self._live(key)
-            if not isinstance(lst, deque) or lst.maxlen != maxlen:
-                lst = deque(lst or (), maxlen=maxlen)
-                self._data[key] = lst
-            lst.extendleft(values)
-            self._touch(key, ttl_s)
+            now = self._clock()
+            for key, values in lists.items():
+                lst, queued = self._open(key, now)
+                if not isinstance(lst, deque) or lst.maxlen != maxlen:
+                    lst = self._data[key] = deque(lst or (), maxlen=maxlen)
+                lst.extendleft(values)
+                if ttl_s is not None:
+                    self._expire_at(key, now + ttl_s, queued)
 
     def list_range(self, key: str, count: int) -> list[bytes]:
         with self._lock:
@@ -129,18 +169,28 @@ class MemoryOnlineState:
     def zadd(
         self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
     ) -> None:
+        self.zadd_many({key: members}, maxlen, ttl_s)
+
+    def zadd_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None = None,
+                  ttl_s: float | None = None) -> None:
         with self._lock:
-            z = self._live(key)
-            if not isinstance(z, dict):
-                z = {}
-                self._data[key] = z
-            z.update(members)
-            if maxlen is not None and len(z) > maxlen:
-                # Trim in bulk (to 90% of maxlen) so the sort is paid rarely, not on every add.
-                keep = sorted(z.items(), key=lambda kv: kv[1], reverse=True)[: int(maxlen * 0.9)]
-                z.clear()
-                z.update(keep)
-            self._touch(key, ttl_s)
+            now = self._clock()
+            for key, items in members.items():
+                z, queued = self._open(key, now)
+                if not isinstance(z, dict):
+                    z = self._data[key] = {}
+                z.update(items)
+                if maxlen is not None and len(z) > maxlen:
+                    self._trim(z, maxlen)
+                if ttl_s is not None:
+                    self._expire_at(key, now + ttl_s, queued)
+
+    @staticmethod
+    def _trim(z: dict[int, float], maxlen: int) -> None:
+        # Trim in bulk (to 90% of maxlen) so the sort is paid rarely, not on every add.
+        keep = sorted(z.items(), key=lambda kv: kv[1], reverse=True)[: int(maxlen * 0.9)]
+        z.clear()
+        z.update(keep)
 
     def zmembers_above(self, key: str, min_score: float) -> list[int]:
         with self._lock:
@@ -158,14 +208,21 @@ class MemoryOnlineState:
 
     # -- hash counters ---------------------------------------------------------------------------
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
+        self.hincr_many({key: fields}, ttl_s)
+
+    def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
         with self._lock:
-            h = self._live(key)
-            if not isinstance(h, dict):
-                h = {}
-                self._data[key] = h
-            for f, v in fields.items():
-                h[f] = h.get(f, 0.0) + v
-            self._touch(key, ttl_s)
+            now = self._clock()
+            for key, items in fields.items():
+                h, queued = self._open(key, now)
+                if not isinstance(h, dict):
+                    self._data[key] = {f: 0.0 + v for f, v in items.items()}  # a new hash: the increments
+                else:
+                    get = h.get
+                    for f, v in items.items():
+                        h[f] = get(f, 0.0) + v
+                if ttl_s is not None:
+                    self._expire_at(key, now + ttl_s, queued)
 
     def hgetall(self, key: str) -> dict[str, float]:
         with self._lock:

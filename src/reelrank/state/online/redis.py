@@ -4,7 +4,8 @@ A thin adapter: each OnlineState call is one Redis command, or one MULTI/EXEC pi
 several (LPUSH + LTRIM + PEXPIRE), so a call costs one round trip and readers never see a list
 pushed but not yet trimmed. Inside `batch()` the writes of the calling thread are recorded instead
 and sent when the block ends as one call of one Lua script (redis_batch.py), atomic like MULTI/EXEC:
-an ingest call's updates for hundreds of users cost one round trip, not five per user.
+an ingest call's updates for hundreds of users cost one round trip, not five per user. The bulk
+writes (`set_many` ...) record every key into the open batch, or into a batch of their own.
 
 Memory stays bounded the way the in-process state bounds it: lists are capped with LTRIM, sorted
 sets trimmed to their highest scores with ZREMRANGEBYRANK, and TTLs are Redis's own (no sweep
@@ -207,6 +208,44 @@ class RedisOnlineState:
             values = [v for chunk in pipe.execute() for v in chunk]
         out[:] = values
         return out
+
+    # -- bulk writes: recorded into this thread's batch (one is opened if none is) ----------------
+    @contextmanager
+    def _recording(self) -> Iterator[BatchOps]:
+        """This thread's open batch, or a new one sent when the block ends."""
+        ops = self._batch_ops()
+        if ops is not None:
+            yield ops
+            return
+        with self.batch():
+            ops = self._batch_ops()
+            assert ops is not None
+            yield ops
+
+    def set_many(self, values: Mapping[str, bytes], ttl_s: float | None = None) -> None:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        with self._recording() as ops:
+            for key, value in values.items():
+                ops.set(self._k(key), value, ms)
+
+    def push_capped_many(self, lists: Mapping[str, Sequence[bytes]], maxlen: int, ttl_s: float | None = None) -> None:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        with self._recording() as ops:
+            for key, values in lists.items():
+                ops.push_capped(self._k(key), values, maxlen, ms)
+
+    def zadd_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None = None,
+                  ttl_s: float | None = None) -> None:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        with self._recording() as ops:
+            for key, items in members.items():
+                ops.zadd(self._k(key), items, maxlen, ms)
+
+    def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        with self._recording() as ops:
+            for key, items in fields.items():
+                ops.hincr(self._k(key), items, ms)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:

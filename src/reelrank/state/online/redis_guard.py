@@ -180,3 +180,17 @@ class GuardedRedisOnlineState(RedisOnlineState):
 
     def array_incr(self, key: str, offsets: np.ndarray, amounts: np.ndarray, ttl_s: float | None = None) -> None:
         self._write(super().array_incr, key, offsets, amounts, ttl_s)
+
+    # Bulk writes record into a batch (an open one, or their own, sent through this class's batch()).
+    def set_many(self, values: Mapping[str, bytes], ttl_s: float | None = None) -> None:
+        self._write(super().set_many, values, ttl_s)
+
+    def push_capped_many(self, lists: Mapping[str, Sequence[bytes]], maxlen: int, ttl_s: float | None = None) -> None:
+        self._write(super().push_capped_many, lists, maxlen, ttl_s)
+
+    def zadd_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None = None,
+                  ttl_s: float | None = None) -> None:
+        self._write(super().zadd_many, members, maxlen, ttl_s)
+
+    def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
+        self._write(super().hincr_many, fields, ttl_s)

@@ -27,17 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from reelrank.domain import Edge, EdgeKind, Event, EventKind, Post, PostStatus, Report, Surface, User
+from reelrank.domain import Edge, EdgeKind, Post, PostStatus, Report, User
 from reelrank.state.records.base import (
     EdgeRow,
-    ImpressionRecord,
     NotFound,
     PostRecord,
     PostRow,
     RecordError,
     UserRecord,
 )
-from reelrank.state.records.impression_rows import IMPRESSION_COLS, impression_from_row, impression_row
+from reelrank.state.records.sqlite_events import SqliteEventLog
 
 # Migrations, applied in order; PRAGMA user_version records how many ran. Append, never edit: a
 # database written by an older build upgrades on open, one written by a newer build is refused.
@@ -78,10 +77,6 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_EVENT_COLS = (
-    "event_id, user_id, post_id, target_user_id, kind, ts, watch_ms, duration_ms, surface, request_id, position"
-)
-_INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_POST = """
 INSERT INTO posts (post_id, creator_uid, kind, topics, category, sensitive, min_age, created_at,
                    allowed_regions, blocked_regions, status, vector, media_vector, json)
@@ -98,7 +93,6 @@ _UPSERT_USER = (
 )
 _UIDS_OF = "SELECT user_id, uid FROM users WHERE user_id IN (SELECT value FROM json_each(?))"
 _PIDS_OF = "SELECT post_id, pid FROM posts WHERE post_id IN (SELECT value FROM json_each(?))"
-_STORED_EVENTS = "SELECT event_id, 0 FROM events WHERE event_id IN (SELECT value FROM json_each(?))"
 _POST_ROW_COLS = (
     "pid, post_id, creator_uid, kind, topics, category, sensitive, min_age, created_at, "
     "allowed_regions, blocked_regions, status, vector"
@@ -121,23 +115,6 @@ def _vec(blob: bytes | None) -> np.ndarray | None:
 
 
 # fmt: off
-def _event_row(e: Event) -> tuple[Any, ...]:
-    return (
-        e.event_id, e.user_id, e.post_id, e.target_user_id, e.kind.value, e.ts, e.watch_ms, e.duration_ms,
-        None if e.surface is None else e.surface.value, e.request_id, e.position,
-    )
-
-
-def _event_from_row(r: Sequence[Any]) -> Event:
-    """Rebuild an Event without re-validating: rows were validated on the way in, and validation
-    would dominate the cost of replaying millions of events at startup."""
-    return Event.model_construct(
-        event_id=r[0], user_id=r[1], post_id=r[2], target_user_id=r[3], kind=EventKind(r[4]), ts=r[5],
-        watch_ms=r[6], duration_ms=r[7], surface=None if r[8] is None else Surface(r[8]),
-        request_id=r[9], position=r[10],
-    )
-
-
 def _post_params(p: Post, creator_uid: int, vector: np.ndarray) -> tuple[Any, ...]:
     """Parameters of _UPSERT_POST. media_vector is a float64 BLOB so it round-trips exactly."""
     return (
@@ -159,7 +136,7 @@ def _post_row(r: Sequence[Any]) -> PostRow:
 # fmt: on
 
 
-class SqliteRecordStore:
+class SqliteRecordStore(SqliteEventLog):
     """`RecordStore` on one SQLite file. Safe to share between threads; see the module docstring."""
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0) -> None:
@@ -377,68 +354,6 @@ class SqliteRecordStore:
         sql = "SELECT reporter_uid, pid FROM reports WHERE (reporter_uid, pid) > (?, ?) ORDER BY 1, 2 LIMIT ?"
         for rows in self._pages(sql, (0, 0), _REPORT_SCAN_BATCH):
             yield from ((int(r), int(p)) for r, p in rows)
-
-    # events ----------------------------------------------------------------------------------------
-    def append_events(self, events: Sequence[Event]) -> list[bool]:
-        """Append a batch in one transaction, skipping event_ids already stored (or repeated earlier
-        in the batch).
-
-        One indexed lookup of the batch's ids, then a plain executemany INSERT of the new ones.
-        Measured (bench/bench_records.py and alternatives) about 1.5x faster than a per-row
-        `INSERT ... ON CONFLICT DO NOTHING RETURNING`; the writer lock plus BEGIN IMMEDIATE make the
-        check-then-insert race-free.
-        """
-        if not events:
-            return []
-        rows = [_event_row(e) for e in events]
-        with self._tx() as conn:
-            seen = set(self._lookup(conn, _STORED_EVENTS, [r[0] for r in rows]))
-            fresh: list[tuple[Any, ...]] = []
-            result: list[bool] = []
-            for r in rows:
-                is_new = r[0] not in seen
-                result.append(is_new)
-                if is_new:
-                    seen.add(r[0])
-                    fresh.append(r)
-            if fresh:
-                conn.executemany(_INSERT_EVENT, fresh)
-        return result
-
-    def recent_events(self, user_id: str, limit: int = 200) -> list[Event]:
-        if limit <= 0:
-            return []
-        sql = f"SELECT {_EVENT_COLS} FROM events WHERE user_id = ? ORDER BY ts DESC, seq DESC LIMIT ?"
-        rows = self._reader().execute(sql, (user_id, limit)).fetchall()
-        return [_event_from_row(r) for r in rows]
-
-    def scan_events(self, since_ts: float = 0.0, batch: int = 50_000) -> Iterator[list[Event]]:
-        """Events with ts >= since_ts ordered by (ts, seq): seq breaks ties, so keyset paging never
-        skips or repeats events that share a timestamp. Starting after (since_ts, 0) includes ts ==
-        since_ts because seq >= 1."""
-        sql = f"SELECT ts, seq, {_EVENT_COLS} FROM events WHERE (ts, seq) > (?, ?) ORDER BY ts, seq LIMIT ?"
-        for rows in self._pages(sql, (since_ts, 0), batch):
-            yield [_event_from_row(r[2:]) for r in rows]
-
-    def count_events(self) -> int:
-        return int(self._reader().execute("SELECT count(*) FROM events").fetchone()[0])
-
-    # impressions -----------------------------------------------------------------------------------
-    def append_impressions(self, impressions: Sequence[ImpressionRecord]) -> None:
-        if not impressions:
-            return
-        sql = f"INSERT INTO impressions ({IMPRESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        with self._tx() as conn:
-            conn.executemany(sql, [impression_row(r) for r in impressions])
-
-    def scan_impressions(self, since_ts: float = 0.0, until_ts: float = float("inf"),
-                         batch: int = 50_000) -> Iterator[list[ImpressionRecord]]:
-        sql = (f"SELECT ts, seq, {IMPRESSION_COLS} FROM impressions WHERE (ts, seq) > (?, ?) AND ts < ?"
-               " ORDER BY ts, seq LIMIT ?")
-        last: tuple[float, int] = (since_ts, 0)
-        while rows := self._reader().execute(sql, (*last, until_ts, batch)).fetchall():
-            yield [impression_from_row(r[2:]) for r in rows]
-            last = (rows[-1][0], rows[-1][1])
 
     # lifecycle -------------------------------------------------------------------------------------
     def maintain(self) -> None:
