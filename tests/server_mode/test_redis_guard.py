@@ -29,3 +29,25 @@ def test_cached_array_reads_match_bitfield(server_settings: Settings) -> None:
     assert (reader.array_get("missing", probe) == 0).all()
     writer.close()
     reader.close()
+
+
+def test_a_command_error_is_not_an_outage(server_settings: Settings) -> None:
+    """WRONGTYPE (a bug, not Redis going away): the breaker stays closed, a write raises the error itself
+    (never BackendUnavailable, so no 503 and no outbox debt that would re-apply the batch), a read answers
+    empty."""
+    import pytest
+    import redis
+
+    assert server_settings.redis_url
+    guard = GuardedRedisOnlineState(server_settings.redis_url, server_settings.backends.redis_prefix)
+    try:
+        guard.set("s", b"a string")
+        with pytest.raises(redis.ResponseError):
+            guard.zadd("s", {1: 1.0})  # ZADD on a string
+        with pytest.raises(redis.ResponseError), guard.batch():
+            guard.hincr("s", {"f": 1.0})
+        assert guard.zitems_above("s", 0.0) == {}  # a read: empty, like an unknown key
+        assert guard.available and guard.failures == 0
+        guard.check()  # still answers: nothing tripped
+    finally:
+        guard.close()

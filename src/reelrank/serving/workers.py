@@ -37,7 +37,7 @@ from fastapi.responses import JSONResponse
 from reelrank.config import Settings
 from reelrank.engine import Engine
 from reelrank.index.replica import CatalogueReplica, install
-from reelrank.state.online.redis_guard import BackendUnavailable, GuardedRedisOnlineState
+from reelrank.state.online.redis_guard import UNAVAILABLE, BackendUnavailable, GuardedRedisOnlineState
 from reelrank.state.stream.ingest_outbox import APPLY, PUBLISH, IngestOutbox
 
 log = logging.getLogger(__name__)
@@ -139,13 +139,11 @@ def _guard_requests(engine: Engine) -> None:
 def _owe_failed_effects(engine: Engine, online: GuardedRedisOnlineState) -> None:
     """An event stored in PostgreSQL whose Redis steps then failed is answered 503 and its online effects
     are owed, durably, until a retry or the outbox's thread applies them (state/stream/ingest_outbox.py)."""
-    import redis
-
     writer = engine.event_writer
     apply, publish, ingest = writer.apply, writer._publish, writer.ingest
     if publish is None:
         return
-    failures = (BackendUnavailable, redis.RedisError, OSError)
+    failures = (BackendUnavailable, *UNAVAILABLE)  # an outage; a command error is a bug, never re-applied
     replica = getattr(engine, "replica", None)
     name = replica.origin if replica is not None else f"{os.getpid()}-{secrets.token_hex(3)}"
     # The outbox redoes only the online step (replay=True skips the durable side effects, which were
@@ -191,10 +189,10 @@ def _owe_failed_effects(engine: Engine, online: GuardedRedisOnlineState) -> None
 
 
 def install_unavailable_handlers(app: FastAPI) -> None:
-    """Backend errors -> 503 (never a 500, never an acknowledgement)."""
+    """Backend outages -> 503 (never an acknowledgement). A Redis command error (WRONGTYPE, a script error)
+    is not an outage that a retry gets past: it stays a 500."""
     import psycopg
     import psycopg_pool
-    import redis
 
     def unavailable(backend: str) -> Any:
         async def handler(_: Request, exc: Exception) -> JSONResponse:
@@ -209,7 +207,9 @@ def install_unavailable_handlers(app: FastAPI) -> None:
                             status_code=503, headers={"Retry-After": "1"})
 
     app.add_exception_handler(BackendUnavailable, backend)
-    app.add_exception_handler(redis.RedisError, unavailable("redis"))
+    for exc_type in UNAVAILABLE:
+        if exc_type is not OSError:  # a bare OSError need not be Redis's
+            app.add_exception_handler(exc_type, unavailable("redis"))
     for exc in (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed):
         app.add_exception_handler(exc, unavailable("postgresql"))
 

@@ -13,6 +13,7 @@ raise at once), so a dead Redis costs one failed connection per second, not one 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +25,8 @@ import redis
 
 from reelrank.state.online.redis import RedisOnlineState
 
+log = logging.getLogger(__name__)
+
 
 class BackendUnavailable(RuntimeError):
     """A backend (Redis, PostgreSQL) cannot be reached: the request was not carried out (HTTP 503)."""
@@ -33,7 +36,11 @@ class BackendUnavailable(RuntimeError):
         self.backend = backend
 
 
-_ERRORS = (redis.RedisError, OSError)
+# An outage: Redis cannot be reached or cannot take writes now (loading, a read-only replica after a
+# failover). Other errors (WRONGTYPE, a script error) are bugs, not outages: they do not trip the breaker,
+# writes raise them as they are (a 500, and no outbox debt: re-applying would repeat what already ran),
+# and reads log them and answer empty like an unknown key.
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, OSError)
 
 
 class GuardedRedisOnlineState(RedisOnlineState):
@@ -58,7 +65,7 @@ class GuardedRedisOnlineState(RedisOnlineState):
             raise BackendUnavailable("redis")
         try:
             self._r.ping()
-        except _ERRORS as exc:
+        except UNAVAILABLE as exc:
             self._trip()
             raise BackendUnavailable("redis", type(exc).__name__) from exc
 
@@ -80,8 +87,11 @@ class GuardedRedisOnlineState(RedisOnlineState):
             return default
         try:
             return fn(*args)
-        except _ERRORS:
+        except UNAVAILABLE:
             self._trip()
+            return default
+        except redis.RedisError:
+            log.exception("redis read failed (not an outage): answering empty")
             return default
 
     def _write(self, fn: Any, *args: Any) -> None:
@@ -91,7 +101,7 @@ class GuardedRedisOnlineState(RedisOnlineState):
             raise BackendUnavailable("redis")
         try:
             fn(*args)
-        except _ERRORS as exc:
+        except UNAVAILABLE as exc:
             self._trip()
             if not getattr(self._local, "best_effort", False):
                 raise BackendUnavailable("redis", type(exc).__name__) from exc
@@ -106,7 +116,7 @@ class GuardedRedisOnlineState(RedisOnlineState):
         try:
             with super().batch():
                 yield
-        except _ERRORS as exc:
+        except UNAVAILABLE as exc:
             self._trip()
             if not getattr(self._local, "best_effort", False):
                 raise BackendUnavailable("redis", type(exc).__name__) from exc
