@@ -58,3 +58,45 @@ def test_batch_update_matches_the_sequential_definition() -> None:
         got = feats.session(uid)
         assert got[: len(last_batch)] == [SessionAction(i.pid, np.float32(i.weight), i.ts)
                                          for i in last_batch][: settings.session_len]
+
+
+def test_two_processes_updating_one_user_lose_nothing() -> None:
+    """Two processes (two InterestFeatures: separate locks) share Redis. B updates the user's long-term
+    vector between A's read and A's write: A's compare-and-set finds it changed, re-reads and folds again,
+    so the stored vector is the sequential fold of both batches (before: last write won, B's was lost)."""
+    from reelrank.state.online.redis import RedisOnlineState
+    from tests.state import services
+
+    url = services.require_redis()
+    prefix = f"rr-test:{services.RUN_TOKEN}:interest-cas"
+    table = Table(20, seed=2)
+    settings = InterestSettings(half_life_s=3600.0)
+    a_state, b_state = RedisOnlineState(url, prefix), RedisOnlineState(url, prefix)
+    try:
+        a, b = InterestFeatures(a_state, table, D, settings), InterestFeatures(b_state, table, D, settings)
+        first = [Interaction(7, 1, 1.0, 1_000.0)]
+        from_b = [Interaction(7, 2, 1.0, 1_100.0)]
+        from_a = [Interaction(7, 3, 1.5, 1_200.0)]
+        a.apply(first)
+        read = a_state.mget
+        raced = []
+
+        def mget_then_b_writes(keys: list[str]) -> list[bytes | None]:
+            out = read(keys)
+            if not raced:  # only A's first read races; its retry reads B's vector
+                raced.append(True)
+                b.apply(from_b)
+            return out
+
+        a_state.mget = mget_then_b_writes  # type: ignore[method-assign]
+        a.apply(from_a)
+        raw = b_state.get("u:7:lt")
+        assert raw is not None and raced
+        last, acc = reference([first, from_b, from_a], table, settings.half_life_s)[7]
+        assert struct.unpack_from("<d", raw)[0] == last
+        np.testing.assert_allclose(np.frombuffer(raw, dtype=np.float64, offset=8), acc, rtol=1e-6, atol=1e-6)
+        assert [s.pid for s in a.session(7)] == [3, 2, 1]  # sessions are pushes: never lost
+    finally:
+        a_state.close()
+        b_state.close()
+        services.delete_keys(prefix + ":")

@@ -91,6 +91,27 @@ def test_mget_skips_expired_keys(state: OnlineState) -> None:
     assert state.mget(["short", "kept"]) == [None, b"2"]
 
 
+def test_swap_many_writes_only_what_is_unchanged(state: OnlineState) -> None:
+    state.set("same", b"old")
+    state.set("moved", b"old")
+    seen = state.mget(["same", "moved", "new", "raced"])  # [b"old", b"old", None, None]
+    state.set("moved", b"by another process")
+    state.set("raced", b"created meanwhile")
+    out = state.swap_many({"same": (seen[0], b"A"), "moved": (seen[1], b"B"), "new": (seen[2], b"C"),
+                           "raced": (seen[3], b"D")}, ttl_s=60)
+    assert out.done and out.conflicts == {"moved", "raced"}
+    assert state.mget(["same", "moved", "new", "raced"]) == [b"A", b"by another process", b"C", b"created meanwhile"]
+
+
+def test_swap_many_in_a_batch_reports_once_the_batch_is_sent(state: OnlineState) -> None:
+    state.set("k", b"v1")
+    with state.batch():
+        out = state.swap_many({"k": (b"v0", b"x"), "fresh": (None, b"y")})
+        state.push_capped("l", [b"a"], maxlen=3)
+    assert out.done and out.conflicts == {"k"}
+    assert state.mget(["k", "fresh"]) == [b"v1", b"y"] and state.list_range("l", 3) == [b"a"]
+
+
 def _write_everything(state: OnlineState) -> None:
     state.set("s", b"v", ttl_s=60)
     state.set("gone", b"x")

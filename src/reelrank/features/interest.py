@@ -7,6 +7,7 @@ the very last action counts. The retrieval query blends the two.
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,7 +18,9 @@ from typing import Protocol
 import numpy as np
 
 from reelrank.config import InterestSettings
-from reelrank.state.online.base import OnlineState
+from reelrank.state.online.base import OnlineState, Swapped
+
+log = logging.getLogger(__name__)
 
 _ACTION = struct.Struct("<qfd")  # pid, weight, ts
 _ACTION_DTYPE = np.dtype([("pid", "<i8"), ("weight", "<f4"), ("ts", "<f8")])  # the same layout, packed
@@ -50,17 +53,70 @@ def _normalise(v: np.ndarray) -> np.ndarray | None:
     return (v / n).astype(np.float32) if n > 1e-9 else None
 
 
+_MAX_ROUNDS = 5  # compare-and-set retries for vectors other processes keep changing
+
+
+@dataclass(frozen=True)
+class _Folding:
+    """One ingest call's interactions grouped by user (rows sorted by user, then time), ready to fold into
+    whatever long-term vectors are stored now: again for the users a compare-and-set found changed."""
+
+    keys: list[str]  # (G,) the users' long-term keys
+    t: np.ndarray  # (N,) times
+    w: np.ndarray  # (N,) weights
+    vecs: np.ndarray  # (N, D) float64 post vectors
+    starts: np.ndarray  # (G,) first row of each user
+    dim: int
+    lam: float  # decay rate (ln 2 / half-life)
+
+    def fold(self, raws: Sequence[bytes | None]) -> list[bytes]:
+        """The new stored value of each user (float64 time, then the float64 vector).
+
+        Per user, the sequential definition (in time order: acc <- acc * exp(-lam * dt) + w * v, with dt
+        measured from the latest time seen so far, never negative) has the closed form
+        acc_end = acc_0 * exp(-lam * (T - t_0)) + sum_i w_i * v_i * exp(-lam * (T - m_i)), where m_i is the
+        latest time up to interaction i (stored time included) and T the latest of all.
+        """
+        starts, t = self.starts, self.t
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(t)]))
+        rows = np.zeros((len(starts), 1 + self.dim), dtype=np.float64)  # (G, 1 + D), time in column 0
+        rows[:, 0] = t[starts]  # a user with no stored vector starts at their earliest interaction
+        stored = [j for j, raw in enumerate(raws) if raw is not None]
+        if stored:
+            blob = b"".join(raw for raw in raws if raw is not None)
+            rows[stored] = np.frombuffer(blob, dtype="<f8").reshape(len(stored), -1)
+        t0, acc = rows[:, 0].copy(), rows[:, 1:]
+        m = np.maximum(t, t0[group])  # the latest time up to each interaction (times are sorted)
+        end = np.maximum.reduceat(m, starts)
+        acc *= np.exp(-self.lam * (end - t0))[:, None]
+        add = (self.w * np.exp(-self.lam * (end[group] - m)))[:, None] * self.vecs
+        acc += add if len(starts) == len(t) else np.add.reduceat(add, starts, axis=0)  # one row per user?
+        rows[:, 0] = end
+        out, rec = rows.tobytes(), rows.shape[1] * 8
+        return [out[j * rec : (j + 1) * rec] for j in range(len(starts))]
+
+    def subset(self, keys: set[str]) -> _Folding:
+        """The same interactions for only these users."""
+        bounds = np.r_[self.starts, len(self.t)]
+        picked = [j for j, k in enumerate(self.keys) if k in keys]
+        rows = np.concatenate([np.arange(bounds[j], bounds[j + 1]) for j in picked])
+        lengths = np.asarray([bounds[j + 1] - bounds[j] for j in picked])
+        return _Folding([self.keys[j] for j in picked], self.t[rows], self.w[rows], self.vecs[rows],
+                        np.r_[0, np.cumsum(lengths)[:-1]], self.dim, self.lam)
+
+
 class InterestFeatures:
     def __init__(self, state: OnlineState, vectors: VectorLookup, dim: int, settings: InterestSettings) -> None:
         self._state = state
         self._vectors = vectors
         self._dim = dim
         self._s = settings
-        # Long-term vectors are read, updated and written back: concurrent ingest calls (the server's
-        # worker threads) must not interleave on one user, or one batch's update is lost. Processes
-        # sharing Redis state would need the update as one server-side script (not done yet).
-        # Re-entrant: the event writer holds it (writing()) around apply_arrays, which takes it again.
+        # Long-term vectors are read, updated and written back. Threads of this process take turns (the
+        # lock); processes sharing Redis write with compare-and-set (swap_many) and redo the users whose
+        # vector another process changed meanwhile (writing()). Re-entrant: the event writer holds it
+        # (writing()) around apply_arrays, which takes it again.
         self._lock = threading.RLock()
+        self._local = threading.local()  # .pending: this thread's swaps to check when its batch is sent
 
     @staticmethod
     def _lt_key(uid: int) -> str:
@@ -77,9 +133,40 @@ class InterestFeatures:
 
         The event writer wraps all of an ingest call's online updates in it: on Redis they are sent together
         (one script call) when the block ends, and the lock is held until then, so a concurrent ingest call
-        in this process cannot read a long-term vector that this one has read but not yet written back."""
-        with self._lock, self._state.batch():
-            yield
+        in this process cannot read a long-term vector that this one has read but not yet written back.
+        The vectors are written with compare-and-set: when the batch has been sent, the users whose vector
+        another process changed in between are re-read and folded again (a few rounds at most)."""
+        with self._lock:
+            outer = getattr(self._local, "pending", None) is None
+            if outer:
+                self._local.pending = []
+            try:
+                with self._state.batch():
+                    yield
+                if outer:
+                    self._redo_conflicts(self._local.pending)
+            finally:
+                if outer:
+                    self._local.pending = None
+
+    def _swap(self, folding: _Folding) -> Swapped:
+        """Read the users' stored vectors, fold, and write back only where nothing changed meanwhile."""
+        raws = self._state.mget(folding.keys)
+        new = folding.fold(raws)
+        return self._state.swap_many({k: (raws[j], new[j]) for j, k in enumerate(folding.keys)})
+
+    def _redo_conflicts(self, pending: list[tuple[Swapped, _Folding]]) -> None:
+        for _ in range(_MAX_ROUNDS):
+            again: list[tuple[Swapped, _Folding]] = []
+            for swapped, folding in pending:
+                if swapped.conflicts:
+                    sub = folding.subset(swapped.conflicts)
+                    again.append((self._swap(sub), sub))
+            if not again:
+                return
+            pending = again
+        log.warning("interest: long-term vectors of %d users still contended after %d rounds; left as they are",
+                    sum(len(s.conflicts) for s, _ in pending), _MAX_ROUNDS)
 
     def apply(self, interactions: Sequence[Interaction]) -> None:
         """Fold interactions (any users, any order) into long-term vectors and sessions."""
@@ -105,34 +192,16 @@ class InterestFeatures:
         w, t = weights[keep][order].astype(np.float64), ts[keep][order].astype(np.float64)
         starts = np.flatnonzero(np.r_[True, uid[1:] != uid[:-1]])
         users = uid[starts].tolist()
-        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(uid)]))
         vecs = self._vectors.vectors(pid).astype(np.float64)  # (N, D)
-        lam = np.log(2.0) / self._s.half_life_s
         actions = np.empty(len(uid), dtype=_ACTION_DTYPE)
         actions["pid"], actions["weight"], actions["ts"] = pid, w, t
         packed = actions.tobytes()
         size = _ACTION.size
-        keys = [self._lt_key(u) for u in users]
+        folding = _Folding([self._lt_key(u) for u in users], t, w, vecs, starts, self._dim,
+                           float(np.log(2.0) / self._s.half_life_s))
         with self.writing():
-            raws = self._state.mget(keys)
-            # A stored value is a float64 time then the float64 vector: (G, 1 + D) rows, time in column 0.
-            rows = np.zeros((len(users), 1 + self._dim), dtype=np.float64)
-            rows[:, 0] = t[starts]  # a user with no stored vector starts at their earliest interaction
-            stored = [j for j, raw in enumerate(raws) if raw is not None]
-            if stored:
-                blob = b"".join(raw for raw in raws if raw is not None)
-                rows[stored] = np.frombuffer(blob, dtype="<f8").reshape(len(stored), -1)
-            t0, acc = rows[:, 0].copy(), rows[:, 1:]
-            m = np.maximum(t, t0[group])  # the latest time up to each interaction (times are sorted)
-            end = np.maximum.reduceat(m, starts)
-            acc *= np.exp(-lam * (end - t0))[:, None]
-            add = (w * np.exp(-lam * (end[group] - m)))[:, None] * vecs
-            acc += add if len(starts) == len(uid) else np.add.reduceat(add, starts, axis=0)  # one row per user?
-            rows[:, 0] = end
-            out = rows.tobytes()
-            rec = rows.shape[1] * 8
+            self._local.pending.append((self._swap(folding), folding))
             bounds = np.r_[starts, len(uid)].tolist()
-            self._state.set_many({key: out[j * rec : (j + 1) * rec] for j, key in enumerate(keys)})
             self._state.push_capped_many(
                 {self._session_key(u): [packed[r * size : (r + 1) * size] for r in range(bounds[j], bounds[j + 1])]
                  for j, u in enumerate(users)}, self._s.session_len, self._s.session_ttl_s)

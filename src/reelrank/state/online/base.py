@@ -15,6 +15,16 @@ from typing import Protocol
 import numpy as np
 
 
+class Swapped:
+    """The outcome of a compare-and-set write (`OnlineState.swap_many`): the keys whose value had changed
+    since it was read (not written). Known once `done`: at once outside a batch, when the batch is sent
+    inside one."""
+
+    def __init__(self) -> None:
+        self.conflicts: set[str] = set()
+        self.done = False
+
+
 class OnlineState(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
@@ -34,6 +44,13 @@ class OnlineState(Protocol):
         ...
 
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None: ...
+
+    def swap_many(self, values: Mapping[str, tuple[bytes | None, bytes]], ttl_s: float | None = None) -> Swapped:
+        """Compare-and-set: key -> (the value read earlier, or None for a missing key; the new value). Each
+        key is written only if it still holds what was read; the others are the result's `conflicts` (known
+        at once, or inside a batch() once the batch is sent), for the caller to re-read and retry. This is
+        what makes a read-modify-write (the long-term interest vector) safe across processes."""
+        ...
 
     def delete(self, key: str) -> None: ...
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from reelrank.state.online.base import Swapped
+
 _U32_MAX = np.iinfo(np.uint32).max
 _GROW = 1.5  # a counter array that must grow grows by this factor, so growth copies are paid rarely
 _SLACK = 1024  # spare counters in a new array (new pids arrive at the end of the range)
@@ -137,6 +139,23 @@ class MemoryOnlineState:
                 now = self._clock()
                 for key in values:
                     self._touch(key, ttl_s, now)
+
+    def swap_many(self, values: Mapping[str, tuple[bytes | None, bytes]], ttl_s: float | None = None) -> Swapped:
+        out = Swapped()
+        with self._lock:
+            now = self._clock()
+            for key, (expected, value) in values.items():
+                cur = self._live(key, now)
+                if (cur if isinstance(cur, bytes) else None) != expected:
+                    out.conflicts.add(key)
+                    continue
+                self._data[key] = value
+                if ttl_s is None:
+                    self._expiry.pop(key, None)
+                else:
+                    self._touch(key, ttl_s, now)
+        out.done = True
+        return out
 
     def delete(self, key: str) -> None:
         with self._lock:

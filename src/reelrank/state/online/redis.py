@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import redis
 
+from reelrank.state.online.base import Swapped
 from reelrank.state.online.redis_batch import BATCH_SCRIPT, BatchOps
 
 _U32_MAX = int(np.iinfo(np.uint32).max)
@@ -227,6 +228,14 @@ class RedisOnlineState:
         with self._recording() as ops:
             for key, value in values.items():
                 ops.set(self._k(key), value, ms)
+
+    def swap_many(self, values: Mapping[str, tuple[bytes | None, bytes]], ttl_s: float | None = None) -> Swapped:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        out = Swapped()
+        with self._recording() as ops:  # sent with the open batch (or now): conflicts known then
+            for key, (expected, value) in values.items():
+                ops.swap(self._k(key), expected, value, ms, out, key)
+        return out
 
     def push_capped_many(self, lists: Mapping[str, Sequence[bytes]], maxlen: int, ttl_s: float | None = None) -> None:
         ms = 0 if ttl_s is None else _ms(ttl_s)

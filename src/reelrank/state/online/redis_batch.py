@@ -20,12 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from reelrank.state.online.base import Swapped
+
 # S: SET key value [PX ms]           args: value, ms
 # D: DEL key                         args: (none)
 # L: LPUSH + LTRIM [+ PEXPIRE]       args: maxlen, ms, values...
 # Z: ZADD + [ZREMRANGEBYRANK] [+ PEXPIRE]   args: maxlen (-1: none), ms, score, member, ...
 # H: HINCRBYFLOAT ... [+ PEXPIRE]    args: ms, field, amount, ...
 # B: BITFIELD OVERFLOW SAT INCRBY u32 [+ PEXPIRE]   args: ms, offset, amount, ...
+# C: SET only if the value is still `expected` (compare-and-set)   args: has_expected (0: the key must
+#    be missing), expected, value, ms; the script returns the KEYS indices of the C ops that did not match
 # Long argument lists are sent to Redis in slices of 1,000 elements (Lua's unpack has a stack limit).
 BATCH_SCRIPT = """
 local function sliced(cmd, k, from, to, width)
@@ -35,6 +39,7 @@ local function sliced(cmd, k, from, to, width)
   end
 end
 local i, n = 1, #ARGV
+local failed = {}
 while i <= n do
   local op, k, c = ARGV[i], KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2])
   local a, last = i + 3, i + 2 + c
@@ -66,13 +71,23 @@ while i <= n do
       redis.call('BITFIELD', k, unpack(args))
     end
     ms = tonumber(ARGV[a])
+  elseif op == 'C' then
+    local cur = redis.call('GET', k)
+    local same
+    if ARGV[a] == '0' then same = (cur == false) else same = (cur == ARGV[a + 1]) end
+    if same then
+      if tonumber(ARGV[a + 3]) > 0 then redis.call('SET', k, ARGV[a + 2], 'PX', ARGV[a + 3])
+      else redis.call('SET', k, ARGV[a + 2]) end
+    else
+      failed[#failed + 1] = tonumber(ARGV[i + 1])
+    end
   else
     return redis.error_reply('unknown batch op ' .. tostring(op))
   end
   if ms > 0 then redis.call('PEXPIRE', k, ms) end
   i = last + 1
 end
-return n
+return failed
 """
 
 
@@ -82,6 +97,7 @@ class BatchOps:
     def __init__(self) -> None:
         self.keys: list[str] = []
         self.argv: list[Any] = []
+        self._swaps: dict[int, tuple[Swapped, str]] = {}  # KEYS index (1-based) of a C op -> its result
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -117,7 +133,15 @@ class BatchOps:
             args += (o, a)
         self._op("B", key, args)
 
+    def swap(self, key: str, expected: bytes | None, value: bytes, ms: int, result: Swapped, name: str) -> None:
+        self._op("C", key, (0 if expected is None else 1, b"" if expected is None else expected, value, ms))
+        self._swaps[len(self.keys)] = (result, name)
+
     def send(self, script: Any) -> None:
-        """Run the recorded ops (script: a redis-py Script of BATCH_SCRIPT)."""
+        """Run the recorded ops (script: a redis-py Script of BATCH_SCRIPT); fills the swaps' conflicts."""
         if self.keys:
-            script(keys=self.keys, args=self.argv)
+            for index in script(keys=self.keys, args=self.argv) or ():
+                result, name = self._swaps[int(index)]
+                result.conflicts.add(name)
+            for result, _ in self._swaps.values():
+                result.done = True

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import redis
 
+from reelrank.state.online.base import Swapped
 from reelrank.state.online.redis import RedisOnlineState
 
 log = logging.getLogger(__name__)
@@ -94,17 +95,18 @@ class GuardedRedisOnlineState(RedisOnlineState):
             log.exception("redis read failed (not an outage): answering empty")
             return default
 
-    def _write(self, fn: Any, *args: Any) -> None:
+    def _write(self, fn: Any, *args: Any) -> Any:
         if not self.available:
             if getattr(self._local, "best_effort", False):
-                return
+                return None
             raise BackendUnavailable("redis")
         try:
-            fn(*args)
+            return fn(*args)
         except UNAVAILABLE as exc:
             self._trip()
             if not getattr(self._local, "best_effort", False):
                 raise BackendUnavailable("redis", type(exc).__name__) from exc
+            return None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -204,3 +206,10 @@ class GuardedRedisOnlineState(RedisOnlineState):
 
     def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
         self._write(super().hincr_many, fields, ttl_s)
+
+    def swap_many(self, values: Mapping[str, tuple[bytes | None, bytes]], ttl_s: float | None = None) -> Swapped:
+        out = self._write(super().swap_many, values, ttl_s)
+        if out is None:  # dropped (best_effort while Redis is down): nothing was written, nothing to retry
+            out = Swapped()
+            out.done = True
+        return out
