@@ -85,7 +85,26 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ranker-from", type=Path, default=None,
                    help="a data dir whose models/ranker (e.g. from bench/bench_ranking.py --keep DIR) is served "
                         "for this run: the full stack (pre-ranker + multi-task ranker + value model)")
+    p.add_argument("--ann-k", type=int, default=None, help="override sources.ann_k (ANN source candidates)")
+    p.add_argument("--ef-search", type=int, default=None,
+                   help="override index.ef_search (FAISS searches with max(ef_search, k))")
+    p.add_argument("--ranker-mode", choices=["inline", "pool"], default=None,
+                   help="override ranking.inline: the ranker on the request thread or on a worker thread")
     return p.parse_args()
+
+
+def engine_settings(data_dir: Path, args: argparse.Namespace) -> Any:
+    """bench_settings plus this run's overrides (printed, so a table says what it measured)."""
+    s = bench_settings(data_dir)
+    if args.ann_k is not None:
+        s.sources.ann_k = args.ann_k
+    if args.ef_search is not None:
+        s.index.ef_search = args.ef_search
+    if args.ranker_mode is not None:
+        s.ranking.inline = args.ranker_mode == "inline"
+    print(f"settings: sources.ann_k {s.sources.ann_k}, index.ef_search {s.index.ef_search}, ranker "
+          f"{'inline' if s.ranking.inline else 'pool'}", flush=True)
+    return s
 
 
 # -- a. the funnel in-process -------------------------------------------------------------------------
@@ -326,7 +345,7 @@ def inprocess(store: BenchStore, args: argparse.Namespace) -> None:
     from reelrank.engine import Engine
 
     t = time.perf_counter()
-    engine = Engine(bench_settings(store.data_dir))
+    engine = Engine(engine_settings(store.data_dir, args))
     load_s = time.perf_counter() - t
     print(f"\nin-process engine opened in {load_s:.1f}s: {len(engine.catalogue):,} posts, {len(engine.index):,} "
           f"indexed, {len(engine.accounts):,} accounts; process RSS {rss_mib(os.getpid()):,.0f} MiB", flush=True)

@@ -193,7 +193,10 @@ class RankingSettings(BaseModel):
 
     enabled: bool = Field(True, description="False: never load a ranker, even if one exists.")
     prerank_k: int = Field(300, ge=1, description="Candidates the pre-ranker keeps for the ranker.")
-    deadline_ms: float = Field(25.0, gt=0, description="Ranker deadline; past it the page keeps pre-rank order.")
+    deadline_ms: float = Field(25.0, gt=0, description="Ranker deadline. Pool mode: past it the page keeps "
+                               "pre-rank order. Inline: a later result is served, with stage status 'late'.")
+    inline: bool = Field(True, description="Run the ranker on the request thread (measured faster at 1M posts, "
+                         "bench/README.md); False: on a worker thread, cut off at the deadline.")
     attribution_window_s: float = Field(1800.0, gt=0, description="Events this long after an impression answer it.")
     log_impressions: bool = Field(True, description="Log every served page's impressions (training data).")
     backend: Literal["auto", "numpy"] = Field("auto", description="auto: the ranker runs on onnxruntime when "

@@ -127,7 +127,9 @@ def build_pipeline(surface: Surface, d: FunnelDeps) -> Pipeline:
         safety=build_safety(d),  # removed, blocks/mutes, private, region, age/sensitive, muted topics, never
         filters=[SurfaceFilter(cat), SeenFilter()],
         scorers=[
-            FormulaScorer(d.index, d.popularity, cat, s.score, d.counters, d.trending),
+            # The ANN source's scores are the similarities the formula needs (merge keeps them as src:<bit>).
+            FormulaScorer(d.index, d.popularity, cat, s.score, d.counters, d.trending, keep_rates=d.ranker is not None,
+                          query_scores=f"src:{next(i for i, src in enumerate(sources) if isinstance(src, AnnSource))}"),
             TopicPreferenceScorer(cat, s.controls),
             LearnedSimilarityScorer(s.models.learned_weight),  # no-op without a model
             *ranking_scorers(d, [src.name for src in sources]),

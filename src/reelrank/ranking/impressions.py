@@ -19,8 +19,9 @@ STAGE_COLUMNS = ("score", "prerank", "value", *(f"p:{h}" for h in (*HEADS, "watc
 
 
 def bucket_of(result: PipelineResult) -> str:
-    """'ranker' when the learned stack ordered the page, 'degraded' when it fell back, else 'formula'."""
-    if any(d.startswith("score:ranker:") for d in result.trace.degraded):
+    """'ranker' when the learned stack ordered the page (a late inline result too), 'degraded' when it
+    fell back, else 'formula'."""
+    if any(d.startswith("score:ranker:") and d != "score:ranker:late" for d in result.trace.degraded):
         return "degraded"
     return "ranker" if "value" in result.cands.columns else "formula"
 

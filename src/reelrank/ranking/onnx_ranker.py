@@ -84,6 +84,10 @@ def onnx_predictor(ranker: Ranker, threads: int = 1) -> Callable[[np.ndarray], n
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Idle pool threads must not spin: on a 2-core box they would take CPU from the request threads.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
     sess = ort.InferenceSession(onnx_model(ranker).SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
     def run(x: np.ndarray) -> np.ndarray:

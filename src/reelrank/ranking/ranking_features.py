@@ -50,16 +50,12 @@ class RankingFeaturesScorer:
 
     def score(self, ctx: FeedContext, cands: Candidates) -> None:
         pids, n, cols = cands.pids, len(cands), cands.columns
-        if self._counters is not None and n:
-            rates = self._counters.rates(pids, WINDOW_S, ctx.now)
-            for r in RATES:
-                cols[f"f:{r}"] = rates[r]
-            cols["f:log_exposures"] = np.log1p(rates["exposures"]).astype(np.float32)
+        if self._counters is not None and n and not all(f"f:{r}" in cols for r in RATES):
+            # The formula scorer leaves these when it read the same window (see share_rates).
+            share_rates(cols, self._counters.rates(pids, WINDOW_S, ctx.now))
         aff = self._affinity.creators(ctx.uid, ctx.now) if self._affinity is not None else {}
         if aff and n:
-            creators = self._cat.creator[pids]
-            cols["f:creator_affinity"] = np.tanh(
-                np.fromiter((aff.get(int(c), 0.0) for c in creators), dtype=np.float32, count=n) / 3.0)
+            cols["f:creator_affinity"] = np.tanh(lookup(aff, self._cat.creator[pids]) / 3.0).astype(np.float32)
         for s in SOURCES:
             bit = self._bits.get(s)
             cols[f"f:src_{s}"] = (((cands.sources >> np.uint32(bit)) & 1).astype(np.float32) if bit is not None
@@ -71,23 +67,46 @@ class RankingFeaturesScorer:
             cols[f"f:{k}"] = np.full(n, v, dtype=np.float32)
 
 
+def share_rates(cols: dict[str, np.ndarray], rates: Mapping[str, np.ndarray]) -> None:
+    """Store PostCounters.rates over WINDOW_S as the rate features (f:<rate>, f:log_exposures)."""
+    for r in RATES:
+        cols[f"f:{r}"] = rates[r]
+    cols["f:log_exposures"] = np.log1p(rates["exposures"]).astype(np.float32)
+
+
+def lookup(values: Mapping[int, float], keys: np.ndarray) -> np.ndarray:
+    """(N,) float32: values[key] for each key, 0 for keys not in the mapping (one searchsorted, no loop)."""
+    if not values or not len(keys):
+        return np.zeros(len(keys), np.float32)
+    k = np.fromiter(values.keys(), dtype=np.int64, count=len(values))
+    v = np.fromiter(values.values(), dtype=np.float32, count=len(values))
+    order = np.argsort(k)
+    k, v = k[order], v[order]
+    pos = np.minimum(np.searchsorted(k, keys), len(k) - 1)
+    return np.where(k[pos] == keys, v[pos], 0.0).astype(np.float32)
+
+
+_COLUMNS = tuple(column_of(name) for name in FEATURES)
+
+
 def feature_matrix(columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """(N, F) float32 in FEATURES order; missing columns (no counters, no model) are 0, position is 0."""
-    x = np.zeros((n, len(FEATURES)), dtype=np.float32)
-    for j, name in enumerate(FEATURES):
-        col = columns.get(column_of(name))
+    """(N, F) float32 in FEATURES order; missing columns (no counters, no model) and NaN are 0, position is 0."""
+    x = np.zeros((len(FEATURES), n), dtype=np.float32)  # filled row by row (contiguous), transposed once
+    for j, name in enumerate(_COLUMNS):
+        col = columns.get(name)
         if col is not None:
-            x[:, j] = np.nan_to_num(col, nan=0.0)
-    return x
+            x[j] = col
+    np.nan_to_num(x, copy=False, nan=0.0)
+    return np.ascontiguousarray(x.T)
 
 
 def logged_features(cols: Mapping[str, np.ndarray], idx: int) -> dict[str, float]:
     """One candidate's features, for its impression record."""
     out: dict[str, float] = {}
-    for name in FEATURES[:-1]:  # position is logged by the impression itself
-        col = cols.get(column_of(name))
+    for name in _COLUMNS[:-1]:  # position is logged by the impression itself
+        col = cols.get(name)
         if col is not None:
             v = float(col[idx])
             if v == v and v != 0.0:  # not NaN; zeros are implied
-                out[column_of(name)] = round(v, 5)
+                out[name] = round(v, 5)
     return out

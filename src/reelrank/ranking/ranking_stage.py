@@ -2,9 +2,17 @@
 model under a deadline, and order by the value model.
 
 Runs after the formula and topic-preference scorers (whose columns are its features) and replaces the
-`score` column. Degrades, never fails: a ranker error or a missed deadline keeps pre-rank order
-(StageDegraded tells the executor, which notes it in trace.degraded and the metrics). Without a
-ranker model (fresh install, tests) it changes nothing and the formula order stands.
+`score` column. Degrades, never fails: a ranker error keeps pre-rank order (StageDegraded tells the
+executor, which notes it in trace.degraded and the metrics). Without a ranker model (fresh install,
+tests) it changes nothing and the formula order stands.
+
+Where the model runs (RankingSettings.inline):
+- inline (default): on the request thread. onnxruntime releases the GIL, and handing the batch to a
+  pool thread cost a thread wake-up under GIL contention, which was the stage's p99 at 1M posts
+  (bench/README.md). An inline call cannot be cut off, so the deadline is checked when it returns: a
+  late result is still served (the time is spent already) and the stage reports status "late".
+- pool: on a worker thread, waited for up to `deadline_ms`; past it the page keeps pre-rank order
+  (status "timeout"). Use it for a model that may hang.
 """
 
 from __future__ import annotations
@@ -65,10 +73,13 @@ class RankingStage:
 
     def __init__(self, holder: RankerHolder, settings: RankingSettings, controls: ControlSettings,
                  pool: ThreadPoolExecutor | None = None) -> None:
+        """`pool` runs the model off the request thread (pool mode); without one, settings.inline decides."""
         self._holder = holder
         self._s = settings
         self._c = controls
-        self._pool = pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="ranker")
+        if pool is None and not settings.inline:
+            pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ranker")
+        self._pool = pool
 
     def score(self, ctx: FeedContext, cands: Candidates) -> None:
         bundle = self._holder.get()
@@ -82,9 +93,15 @@ class RankingStage:
         k = self._s.prerank_k
         keep = np.argpartition(-pre, k - 1)[:k] if n > k else np.arange(n)  # (K,) the best k, any order
         controls = self._controls(cols, n)
+        late = False
         try:
-            fut = self._pool.submit(bundle.ranker.predict, x[keep])
-            preds = fut.result(timeout=self._s.deadline_ms / 1000.0)
+            if self._pool is None:
+                t0 = time.perf_counter()
+                preds = bundle.ranker.predict(x[keep])
+                late = (time.perf_counter() - t0) * 1000.0 > self._s.deadline_ms
+            else:
+                fut = self._pool.submit(bundle.ranker.predict, x[keep])
+                preds = fut.result(timeout=self._s.deadline_ms / 1000.0)
         except FutureTimeout:
             cols["score"] = pre + controls
             raise StageDegraded("timeout") from None
@@ -104,6 +121,8 @@ class RankingStage:
         cols["value"] = score.copy()
         cols["ranker_version"] = np.full(n, float(bundle.version.lstrip("v") or 0), dtype=np.float32)
         cols["score"] = score + controls
+        if late:  # served anyway; the status makes a slow model visible in the trace and the metrics
+            raise StageDegraded("late")
 
     def _controls(self, cols: dict[str, np.ndarray], n: int) -> np.ndarray:
         """The user's explicit 'Your Algorithm' choices still apply on top of the learned value."""
