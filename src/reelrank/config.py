@@ -41,6 +41,9 @@ class SourceSettings(BaseModel):
     trending_k: int = Field(10, ge=0, description="Candidates from the trending pool, weighted by topic overlap.")
     exploration_k: int = Field(100, ge=0, description="Candidates outside the user's interests (exploration slots).")
     chosen_topics_k: int = Field(100, ge=0, description="Candidates on topics the user added or boosted.")
+    co_engagement_k: int = Field(200, ge=0, description="Candidates engaged with by people who engaged with the "
+                                 "viewer's recent posts (co-engagement neighbour lists; 0 turns off the source and the "
+                                 "lists' upkeep in the \"features\" consumer group).")
     deadline_ms: float = Field(30.0, gt=0, description="Per-source deadline; a late source is skipped (fail-open).")
 
 

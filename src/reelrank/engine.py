@@ -94,7 +94,7 @@ class Engine:
                        if s.ranking.log_impressions and s.realtime.drain != "external" else None)
         deps = FunnelDeps(s, self.catalogue, self.accounts, self.index, self.popularity,
                           counters=self.realtime.counters, trending=self.realtime.pool, affinity=self.affinity,
-                          ranker=self.ranker)
+                          ranker=self.ranker, co_engagement=self.realtime.co_engagement)
         secret = (s.cursor_secret or secrets.token_hex(16)).encode()
         executor = PipelineExecutor(self._pool, self.metrics.observe_stage)
         # Learned retrieval: the live two-tower model, swapped in place when a new version is published.

@@ -237,6 +237,27 @@ def test_zadd_ttl(state: OnlineState) -> None:
     assert state.zmembers_above("z", float("-inf")) == []
 
 
+def test_zincr_many_adds_up_and_keeps_highest_totals(state: OnlineState) -> None:
+    state.zincr_many({"z": {1: 1.0, 2: 0.5}, "y": {7: 2.0}}, maxlen=10)
+    state.zincr_many({"z": {1: 1.5, 3: 0.25}}, maxlen=10)
+    assert state.zitems_above("z", float("-inf")) == {1: 2.5, 2: 0.5, 3: 0.25}
+    assert state.zitems_above("y", float("-inf")) == {7: 2.0}
+    for start in range(0, 100, 10):  # capped like zadd's maxlen: never more, always the highest totals
+        state.zincr_many({"c": {m: float(m) for m in range(start, start + 10)}}, maxlen=20)
+    kept = state.zmembers_above("c", float("-inf"))
+    assert 0 < len(kept) <= 20
+    assert sorted(kept) == list(range(100 - len(kept), 100))
+
+
+def test_zincr_many_in_a_batch_and_ttl(state: OnlineState) -> None:
+    with state.batch():
+        state.zincr_many({"z": {4: 1.0}}, maxlen=5, ttl_s=TTL_S)
+        state.zincr_many({"z": {4: 1.0}}, maxlen=5, ttl_s=TTL_S)
+    assert state.zitems_above("z", 0.0) == {4: 2.0}
+    time.sleep(PAST_TTL_S)
+    assert state.zitems_above("z", float("-inf")) == {}
+
+
 # hash counters ---------------------------------------------------------------------------------------
 def test_hincr_accumulates(state: OnlineState) -> None:
     assert state.hgetall("h") == {}

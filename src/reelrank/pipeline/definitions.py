@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from reelrank.config import PolicySettings, Settings
 from reelrank.domain import Surface
 from reelrank.features.affinity import AffinityFeatures
+from reelrank.features.co_engagement import CoEngagement
 from reelrank.features.popularity import PopularityFeatures
 from reelrank.features.post_counters import PostCounters
 from reelrank.index.ann_index import AnnIndex
@@ -38,6 +39,7 @@ from reelrank.ranking.ranking_stage import RankerHolder, RankingStage
 from reelrank.ranking.topic_preference_scorer import TopicPreferenceScorer
 from reelrank.retrieval.ann_source import AnnSource
 from reelrank.retrieval.chosen_topics_source import ChosenTopicsSource
+from reelrank.retrieval.co_engagement_source import CoEngagementSource
 from reelrank.retrieval.exploration_source import ExplorationSource
 from reelrank.retrieval.followed_creators_source import FollowedCreatorsSource
 from reelrank.retrieval.fresh_posts_source import FreshPostsSource
@@ -62,6 +64,7 @@ class FunnelDeps:
     trending: TrendingPool | None = None
     affinity: AffinityFeatures | None = None
     ranker: RankerHolder | None = None  # the learned ranking stack; None keeps the formula order
+    co_engagement: CoEngagement | None = None  # neighbour lists (real-time layer); None leaves the source out
 
 
 def build_safety(d: FunnelDeps) -> SafetyFilters:
@@ -121,6 +124,8 @@ def build_pipeline(surface: Surface, d: FunnelDeps) -> Pipeline:
     if d.trending is not None and d.affinity is not None and s.trends.enabled:
         sources.append(TrendingSource(d.trending, cat, d.affinity.topics, s.sources.trending_k,
                                       s.trends.interest_weight, s.trends.global_weight))
+    if d.co_engagement is not None and s.sources.co_engagement_k > 0:
+        sources.append(CoEngagementSource(d.co_engagement, s.sources.co_engagement_k))
     return Pipeline(
         name=f"feed:{surface.value}",
         sources=sources,

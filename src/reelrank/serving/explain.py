@@ -16,6 +16,7 @@ SOURCE_PHRASES = {
     "chosen_topics": "it is on a topic you chose in Your Algorithm",
     "exploration": "it is something new for you, outside your usual topics",
     "trending": "it is trending right now",
+    "co_engagement": "people who engaged with posts you engaged with recently also engaged with it",
 }
 SIGNAL_PHRASES = {
     "similarity": "matches your interests",

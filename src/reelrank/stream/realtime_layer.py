@@ -3,8 +3,9 @@
     ingest call (inline, before the response)      stream consumers (after, in order, once)
     ---------------------------------------------  ------------------------------------------------
     seen, session sequence, interest vector,       "features": per-post window counters, creator
-    topic / creator affinity, popularity           baselines        "trends": velocity sketch ->
-    (the user's next page depends on them)         trend detector -> trending pool
+    topic / creator affinity, popularity           baselines, co-engagement neighbour lists
+    (the user's next page depends on them)         "trends": velocity sketch -> trend detector ->
+                                                   trending pool
 
 Split this way because read-your-writes only matters for the person who acted: their next page must
 see their own event, so user-scoped features are applied in the call. Aggregates (everyone's counts)
@@ -29,6 +30,7 @@ from typing import Any
 from reelrank.config import Settings
 from reelrank.domain import Event
 from reelrank.features.aggregate_features_handler import AggregateFeaturesHandler
+from reelrank.features.co_engagement import CoEngagement
 from reelrank.features.creator_baselines import CreatorBaselines
 from reelrank.features.post_counters import PostCounters
 from reelrank.state.catalogue import Catalogue
@@ -45,6 +47,27 @@ log = logging.getLogger(__name__)
 Resolved = tuple[Event, int, int]  # (event, uid, pid) as the event writer resolved it
 
 
+class _FeaturesGroup:
+    """The "features" group's handler: the aggregates, then co-engagement. Co-engagement is best effort: a
+    failure there is logged and dropped, so it never makes the group re-apply (and double count) the
+    aggregates of an entry."""
+
+    name = "features"
+
+    def __init__(self, aggregates: AggregateFeaturesHandler, co_engagement: CoEngagement | None) -> None:
+        self._aggregates = aggregates
+        self._co = co_engagement
+
+    def handle(self, payloads: Sequence[bytes]) -> None:
+        self._aggregates.handle(payloads)
+        if self._co is None:
+            return
+        try:
+            self._co.handle(payloads)
+        except Exception:
+            log.exception("co-engagement: applying %d entries failed; their pairs are dropped", len(payloads))
+
+
 class RealtimeLayer:
     def __init__(self, settings: Settings, state: OnlineState, stream: EventStream, catalogue: Catalogue) -> None:
         rt, tr = settings.realtime, settings.trends
@@ -57,7 +80,10 @@ class RealtimeLayer:
         self.pool = TrendingPool(state, tr.pool_ttl_s, tr.pool_max_per_topic)
         self.detector = TrendDetector(self.velocity, self.baselines, self.pool, catalogue,
                                       TrendRule(tr.threshold, tr.min_volume, tr.min_baseline, tr.max_post_age_s))
-        handlers: list[EntryHandler] = [AggregateFeaturesHandler(self.counters, self.baselines, catalogue)]
+        # Co-engagement neighbour lists are kept only while the source reading them is on (k > 0).
+        self.co_engagement = CoEngagement(state) if settings.sources.co_engagement_k > 0 else None
+        handlers: list[EntryHandler] = [_FeaturesGroup(AggregateFeaturesHandler(self.counters, self.baselines,
+                                                                                catalogue), self.co_engagement)]
         if tr.enabled:
             handlers.append(self.detector)
         self._handlers = handlers

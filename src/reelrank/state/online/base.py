@@ -96,6 +96,11 @@ class OnlineState(Protocol):
         """`hincr` of each key's fields."""
         ...
 
+    def zincr_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int, ttl_s: float | None = None) -> None:
+        """Add each amount to its member's score (a missing member starts at 0), then keep only each key's
+        maxlen highest scores (ZINCRBY ... + ZREMRANGEBYRANK): a capped sorted set of running totals."""
+        ...
+
     def zitems_above(self, key: str, min_score: float) -> dict[int, float]:
         """Members and scores whose score >= min_score (ZRANGEBYSCORE key min +inf WITHSCORES)."""
         ...

@@ -204,6 +204,21 @@ class MemoryOnlineState:
                 if ttl_s is not None:
                     self._expire_at(key, now + ttl_s, queued)
 
+    def zincr_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int, ttl_s: float | None = None) -> None:
+        with self._lock:
+            now = self._clock()
+            for key, items in members.items():
+                z, queued = self._open(key, now)
+                if not isinstance(z, dict):
+                    z = self._data[key] = {}
+                get = z.get
+                for m, v in items.items():
+                    z[m] = get(m, 0.0) + v
+                if len(z) > maxlen:
+                    self._trim(z, maxlen)
+                if ttl_s is not None:
+                    self._expire_at(key, now + ttl_s, queued)
+
     @staticmethod
     def _trim(z: dict[int, float], maxlen: int) -> None:
         # Trim in bulk (to 90% of maxlen) so the sort is paid rarely, not on every add.

@@ -250,6 +250,12 @@ class RedisOnlineState:
             for key, items in members.items():
                 ops.zadd(self._k(key), items, maxlen, ms)
 
+    def zincr_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int, ttl_s: float | None = None) -> None:
+        ms = 0 if ttl_s is None else _ms(ttl_s)
+        with self._recording() as ops:
+            for key, items in members.items():
+                ops.zincr(self._k(key), items, maxlen, ms)
+
     def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
         ms = 0 if ttl_s is None else _ms(ttl_s)
         with self._recording() as ops:

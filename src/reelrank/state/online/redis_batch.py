@@ -26,6 +26,7 @@ from reelrank.state.online.base import Swapped
 # D: DEL key                         args: (none)
 # L: LPUSH + LTRIM [+ PEXPIRE]       args: maxlen, ms, values...
 # Z: ZADD + [ZREMRANGEBYRANK] [+ PEXPIRE]   args: maxlen (-1: none), ms, score, member, ...
+# I: ZINCRBY ... + ZREMRANGEBYRANK [+ PEXPIRE]   args: maxlen, ms, amount, member, ...
 # H: HINCRBYFLOAT ... [+ PEXPIRE]    args: ms, field, amount, ...
 # B: BITFIELD OVERFLOW SAT INCRBY u32 [+ PEXPIRE]   args: ms, offset, amount, ...
 # C: SET only if the value is still `expected` (compare-and-set)   args: has_expected (0: the key must
@@ -57,6 +58,10 @@ while i <= n do
     sliced('ZADD', k, a + 2, last, 2)
     local maxlen = tonumber(ARGV[a])
     if maxlen >= 0 then redis.call('ZREMRANGEBYRANK', k, 0, -(maxlen + 1)) end
+    ms = tonumber(ARGV[a + 1])
+  elseif op == 'I' then
+    for j = a + 2, last, 2 do redis.call('ZINCRBY', k, ARGV[j], ARGV[j + 1]) end
+    redis.call('ZREMRANGEBYRANK', k, 0, -(tonumber(ARGV[a]) + 1))
     ms = tonumber(ARGV[a + 1])
   elseif op == 'H' then
     for j = a + 1, last, 2 do redis.call('HINCRBYFLOAT', k, ARGV[j], ARGV[j + 1]) end
@@ -120,6 +125,12 @@ class BatchOps:
         for m, s in members.items():
             args += (repr(float(s)), int(m))
         self._op("Z", key, args)
+
+    def zincr(self, key: str, members: Mapping[int, float], maxlen: int, ms: int) -> None:
+        args: list[Any] = [maxlen, ms]
+        for m, v in members.items():
+            args += (repr(float(v)), int(m))
+        self._op("I", key, args)
 
     def hincr(self, key: str, fields: Mapping[str, float], ms: int) -> None:
         args: list[Any] = [ms]

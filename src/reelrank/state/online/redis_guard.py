@@ -207,6 +207,9 @@ class GuardedRedisOnlineState(RedisOnlineState):
     def hincr_many(self, fields: Mapping[str, Mapping[str, float]], ttl_s: float | None = None) -> None:
         self._write(super().hincr_many, fields, ttl_s)
 
+    def zincr_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int, ttl_s: float | None = None) -> None:
+        self._write(super().zincr_many, members, maxlen, ttl_s)
+
     def swap_many(self, values: Mapping[str, tuple[bytes | None, bytes]], ttl_s: float | None = None) -> Swapped:
         out = self._write(super().swap_many, values, ttl_s)
         if out is None:  # dropped (best_effort while Redis is down): nothing was written, nothing to retry
