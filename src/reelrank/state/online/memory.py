@@ -192,29 +192,27 @@ class MemoryOnlineState:
 
     def zadd_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None = None,
                   ttl_s: float | None = None) -> None:
-        with self._lock:
-            now = self._clock()
-            for key, items in members.items():
-                z, queued = self._open(key, now)
-                if not isinstance(z, dict):
-                    z = self._data[key] = {}
-                z.update(items)
-                if maxlen is not None and len(z) > maxlen:
-                    self._trim(z, maxlen)
-                if ttl_s is not None:
-                    self._expire_at(key, now + ttl_s, queued)
+        self._zwrite(members, maxlen, ttl_s, add=False)
 
     def zincr_many(self, members: Mapping[str, Mapping[int, float]], maxlen: int, ttl_s: float | None = None) -> None:
+        self._zwrite(members, maxlen, ttl_s, add=True)
+
+    def _zwrite(self, members: Mapping[str, Mapping[int, float]], maxlen: int | None, ttl_s: float | None,
+                *, add: bool) -> None:
+        """ZADD (scores set) or ZINCRBY (scores added) on many keys, then keep the maxlen highest."""
         with self._lock:
             now = self._clock()
             for key, items in members.items():
                 z, queued = self._open(key, now)
                 if not isinstance(z, dict):
                     z = self._data[key] = {}
-                get = z.get
-                for m, v in items.items():
-                    z[m] = get(m, 0.0) + v
-                if len(z) > maxlen:
+                if add:
+                    get = z.get
+                    for m, v in items.items():
+                        z[m] = get(m, 0.0) + v
+                else:
+                    z.update(items)
+                if maxlen is not None and len(z) > maxlen:
                     self._trim(z, maxlen)
                 if ttl_s is not None:
                     self._expire_at(key, now + ttl_s, queued)
