@@ -1,11 +1,10 @@
 """Online state in Redis, for server mode: every serving process and worker sees the same values.
 
-A thin adapter: each OnlineState call is one Redis command, or one MULTI/EXEC pipeline when it is
-several (LPUSH + LTRIM + PEXPIRE), so a call costs one round trip and readers never see a list
-pushed but not yet trimmed. Inside `batch()` the writes of the calling thread are recorded instead
-and sent when the block ends as one call of one Lua script (redis_batch.py), atomic like MULTI/EXEC:
-an ingest call's updates for hundreds of users cost one round trip, not five per user. The bulk
-writes (`set_many` ...) record every key into the open batch, or into a batch of their own.
+A thin adapter. Every write is encoded once, as an op of one Lua script (redis_batch.py): inside
+`batch()` the calling thread's writes are recorded and sent when the block ends as one script call,
+atomic like MULTI/EXEC (an ingest call's updates for hundreds of users cost one round trip, not five
+per user); outside a batch a write is a batch of its own (still one round trip, and readers never see
+a list pushed but not yet trimmed). Reads are plain commands.
 
 Memory stays bounded the way the in-process state bounds it: lists are capped with LTRIM, sorted
 sets trimmed to their highest scores with ZREMRANGEBYRANK, and TTLs are Redis's own (no sweep
@@ -73,11 +72,6 @@ class RedisOnlineState:
             self._batch_local.ops = None
         ops.send(self._batch_script)  # not reached when the block raised: nothing is sent
 
-    @staticmethod
-    def _expire(pipe: Any, key: str, ttl_s: float | None) -> None:
-        if ttl_s is not None:
-            pipe.pexpire(key, _ms(ttl_s))
-
     def sweep(self) -> int:
         """Redis expires keys by itself; kept so the engine's maintenance loop needs no special case."""
         return 0
@@ -93,33 +87,17 @@ class RedisOnlineState:
         return [v if isinstance(v, bytes) else None for v in self._r.mget([self._k(k) for k in keys])]
 
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
-        # Without px, SET clears an earlier TTL: the same as the in-process state.
-        ops = self._batch_ops()
-        if ops is not None:
+        # Without PX, SET clears an earlier TTL: the same as the in-process state.
+        with self._recording() as ops:
             ops.set(self._k(key), value, 0 if ttl_s is None else _ms(ttl_s))
-            return
-        self._r.set(self._k(key), value, px=None if ttl_s is None else _ms(ttl_s))
 
     def delete(self, key: str) -> None:
-        ops = self._batch_ops()
-        if ops is not None:
+        with self._recording() as ops:
             ops.delete(self._k(key))
-            return
-        self._r.delete(self._k(key))
 
     # -- capped lists --------------------------------------------------------------------------
     def push_capped(self, key: str, values: Sequence[bytes], maxlen: int, ttl_s: float | None = None) -> None:
-        k = self._k(key)
-        ops = self._batch_ops()
-        if ops is not None:
-            ops.push_capped(k, values, maxlen, 0 if ttl_s is None else _ms(ttl_s))
-            return
-        with self._r.pipeline(transaction=True) as pipe:
-            if values:
-                pipe.lpush(k, *values)  # LPUSH a b c leaves c first: the last value ends up first
-            pipe.ltrim(k, 0, maxlen - 1)
-            self._expire(pipe, k, ttl_s)
-            pipe.execute()
+        self.push_capped_many({key: values}, maxlen, ttl_s)
 
     def list_range(self, key: str, count: int) -> list[bytes]:
         if count <= 0:
@@ -130,19 +108,7 @@ class RedisOnlineState:
     def zadd(
         self, key: str, members: Mapping[int, float], maxlen: int | None = None, ttl_s: float | None = None
     ) -> None:
-        k = self._k(key)
-        ops = self._batch_ops()
-        if ops is not None:
-            ops.zadd(k, members, maxlen, 0 if ttl_s is None else _ms(ttl_s))
-            return
-        with self._r.pipeline(transaction=True) as pipe:
-            if members:
-                pipe.zadd(k, {int(m): float(s) for m, s in members.items()})
-            if maxlen is not None:
-                # Ranks are ascending by score: removing 0 .. -(maxlen+1) keeps the maxlen highest.
-                pipe.zremrangebyrank(k, 0, -(maxlen + 1))
-            self._expire(pipe, k, ttl_s)
-            pipe.execute()
+        self.zadd_many({key: members}, maxlen, ttl_s)
 
     def zmembers_above(self, key: str, min_score: float) -> list[int]:
         return [int(m) for m in self._r.zrangebyscore(self._k(key), min_score, "+inf")]
@@ -153,16 +119,7 @@ class RedisOnlineState:
 
     # -- hash counters ---------------------------------------------------------------------------
     def hincr(self, key: str, fields: Mapping[str, float], ttl_s: float | None = None) -> None:
-        k = self._k(key)
-        ops = self._batch_ops()
-        if ops is not None:
-            ops.hincr(k, fields, 0 if ttl_s is None else _ms(ttl_s))
-            return
-        with self._r.pipeline(transaction=True) as pipe:
-            for f, v in fields.items():
-                pipe.hincrbyfloat(k, f, float(v))
-            self._expire(pipe, k, ttl_s)
-            pipe.execute()
+        self.hincr_many({key: fields}, ttl_s)
 
     def hgetall(self, key: str) -> dict[str, float]:
         return {f.decode(): float(v) for f, v in self._r.hgetall(self._k(key)).items()}
@@ -178,20 +135,8 @@ class RedisOnlineState:
         sums = np.bincount(inv, weights=np.asarray(amounts, dtype=np.float64)).astype(np.int64)
         keep = sums > 0
         uniq, sums = uniq[keep], np.minimum(sums[keep], _U32_MAX)
-        k = self._k(key)
-        ops = self._batch_ops()
-        if ops is not None:
-            ops.array_incr(k, uniq, sums, 0 if ttl_s is None else _ms(ttl_s))
-            return
-        with self._r.pipeline(transaction=True) as pipe:
-            for i in range(0, len(uniq), _BITFIELD_CHUNK):
-                args: list[Any] = ["BITFIELD", k, "OVERFLOW", "SAT"]
-                for o, a in zip(uniq[i : i + _BITFIELD_CHUNK].tolist(), sums[i : i + _BITFIELD_CHUNK].tolist(),
-                                strict=True):  # fmt: skip
-                    args += ["INCRBY", "u32", f"#{o}", a]
-                pipe.execute_command(*args)
-            self._expire(pipe, k, ttl_s)
-            pipe.execute()
+        with self._recording() as ops:
+            ops.array_incr(self._k(key), uniq, sums, 0 if ttl_s is None else _ms(ttl_s))
 
     def array_get(self, key: str, offsets: np.ndarray) -> np.ndarray:
         """BITFIELD_RO GET u32 (read-only: allowed on replicas); 0 for a missing key or offset."""
