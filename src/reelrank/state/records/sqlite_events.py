@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelrank.domain import Event, EventKind, Surface
 from reelrank.state.records.base import ImpressionRecord
@@ -46,14 +46,12 @@ def event_from_row(r: Sequence[Any]) -> Event:
 class SqliteEventLog:
     """Events and impressions of `SqliteRecordStore` (see RecordStore in base.py for the contract)."""
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # provided by SqliteRecordStore
+    if TYPE_CHECKING:  # provided by SqliteRecordStore, which this is mixed into
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
-    def _reader(self) -> sqlite3.Connection:
-        raise NotImplementedError
+        def _reader(self) -> sqlite3.Connection: ...
 
-    def _pages(self, sql: str, start: tuple[Any, ...], batch: int) -> Iterator[list[Any]]:
-        raise NotImplementedError
+        def _pages(self, sql: str, start: tuple[Any, ...], batch: int) -> Iterator[list[Any]]: ...
 
     # events ----------------------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> list[bool]:
