@@ -3,6 +3,7 @@ the two-tower retrieval model (`export_model`) and the multi-task ranker (`expor
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from reelrank.models.config import TwoTowerConfig
 from reelrank.models.registry import ModelRegistry, stamp, write_json
 from reelrank.models.two_tower import TwoTowerModel
 from reelrank.ranking.ranker_model import RankerBundle
+
+log = logging.getLogger(__name__)
 
 
 def export_model(registry: ModelRegistry, cfg: TwoTowerConfig, model: TwoTowerModel, item_vecs: np.ndarray,
@@ -52,8 +55,8 @@ def export_ranker(bundle: RankerBundle, data_dir: Path, metrics: dict[str, Any],
             from reelrank.ranking.onnx_ranker import onnx_model
 
             (tmp / "ranker.onnx").write_bytes(onnx_model(bundle.ranker).SerializeToString())  # type: ignore[arg-type]
-        except ImportError:
-            pass
+        except ImportError:  # onnx extra not installed: serving runs the npz on numpy
+            log.info("onnx not installed: ranker %s saved without ranker.onnx", version)
         write_json(tmp / "metrics.json", metrics)
         write_json(tmp / "data_window.json", window)
         write_json(tmp / "meta.json", {**stamp(), "version": version, "kind": "ranker", "arch": arch,
